@@ -47,3 +47,9 @@ def pack():
     sys.modules[PACK_NAME] = module
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The ../shared folder (specs, goldens, motion, media); skips with a reason when absent."""
+    return shared_path()
