@@ -1,0 +1,852 @@
+"""The two end-to-end jobs of the reference, streamed: video in → pose sequence + rendered video.
+
+* :func:`run_single` — the single-person job (reference_spec.md §1): orientation from the
+  driving video, the same resize + centre crop for the video and the reference image, YOLOX
+  boxes, DWPose 2D, NLF 3D in those boxes, optional retargeting to the reference image, then the
+  cylinder render.
+* :func:`run_multi` — the multi-character job (§7): native resolution by default, SAM2 masks
+  per character prompted on the first frame, per-character NLF with identity tracking, one
+  union render with the two-person palettes.
+
+Memory is bounded for long videos: the video is read in chunks of ``chunk_size`` frames; each
+chunk is resized/cropped, goes through 2D and 3D, and only the small per-frame pose data is
+kept. Rendering also runs in chunks straight into the mp4 writer (or is handed to the caller as
+a lazy iterator of frames). The multi job needs the frames of the whole clip for SAM2 (its
+video predictor tracks over the clip) and is therefore bounded by the clip, not by the chunk.
+
+Deliberate differences from the reference (§10): a frame 0 without a person does not crash;
+frames where nobody is detected render black (no 2D overlay from the full-image fallback);
+a video where nobody is found at all raises :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .geometry.crop import DEFAULT_RESOLUTION, CropGeometry, plan_resize_crop, target_size_for
+from .runtime import CancelFn, ProgressFn
+from .types import Detections, Pose2D, Pose3D, PoseFrame, PoseSequence
+
+LOGGER = logging.getLogger("scail_pose")
+
+RETARGET_MODES = ("none", "camera_fit", "bone_lengths")
+OUTPUT_SIZES = ("full", "half")
+FRAMES_4N1 = ("none", "trim", "pad")
+FRAME_COUNT_POLICIES = ("none", "reference_api")
+CROP_MODES = ("auto", "target", "native")
+OVERLAY_PEOPLE = ("all", "first")
+SAM2_MODELS = ("sam2.1_tiny", "sam2.1_small", "sam2.1_base_plus", "sam2.1_large")
+
+#: Frame counts of the reference service (§8): shortest accepted clip and the two lengths it keeps.
+API_MIN_FRAMES = 65
+API_LONG_FRAMES = 81
+
+VideoInput = str | Path | np.ndarray | Iterable[np.ndarray]
+ImageInput = str | Path | np.ndarray
+
+
+# --------------------------------------------------------------------------------------------
+# options, models, result
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Options of both jobs (defaults = the reference CLI, except where noted).
+
+    Fields:
+        resolution: (short, long) target pair; orientation comes from the driving video
+            (§1.2): landscape → (512, 896) as (H, W), portrait or square → (896, 512).
+        retarget: ``"none"`` (reference default on the CLI), ``"camera_fit"`` (the reference's
+            ``--use_align``: fit K_new to the reference image, §6) or ``"bone_lengths"``.
+        multi: run the multi-character job (:func:`run_multi`) instead of the single one.
+        fps: output frames per second (the reference always writes 16, whatever the input).
+        output_size: ``"full"`` (reference) or ``"half"`` (the ComfyUI ports' half size).
+        frames_4n1: make the rendered frame count 4n+1 (SCAIL's VAE): ``"none"``, ``"trim"``
+            (drop the last frames) or ``"pad"`` (repeat the last frame).
+        frame_count_policy: ``"none"`` keeps every frame; ``"reference_api"`` applies the
+            reference service's normalisation (§8): < 65 frames → error, 65–80 → 65 frames
+            sampled evenly, 81–95 → the first 81, ≥ 96 → 81 sampled evenly.
+        crop: ``"auto"`` = resize + centre crop to the target for the single job and native
+            resolution for the multi job (as the reference); ``"target"`` / ``"native"`` force it.
+        overlay_people: whose 2D face/hands are drawn in the single job without retargeting:
+            ``"all"`` people found (reference §10.4) or only the ``"first"`` (the rendered one).
+        max_characters: characters tracked by the multi job (the reference: 2).
+        chunk_size: frames per chunk for reading, 2D/3D and rendering.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"`` for NLF, SAM2 and the renderer.
+        render_backend: the renderer backend (``"auto"``, ``"torch"``, ``"nvdiffrast"``).
+    """
+
+    resolution: tuple[int, int] = DEFAULT_RESOLUTION
+    retarget: str = "none"
+    multi: bool = False
+    fps: float = 16.0
+    output_size: str = "full"
+    frames_4n1: str = "none"
+    frame_count_policy: str = "none"
+    crop: str = "auto"
+    overlay_people: str = "all"
+    max_characters: int = 2
+    chunk_size: int = 32
+    device: str = "auto"
+    render_backend: str = "auto"
+
+    def __post_init__(self) -> None:
+        def one_of(name: str, value: object, allowed: Sequence[object]) -> None:
+            if value not in allowed:
+                raise InputError(
+                    f"PipelineOptions.{name}={value!r} is not one of {', '.join(map(str, allowed))}"
+                )
+
+        one_of("retarget", self.retarget, RETARGET_MODES)
+        one_of("output_size", self.output_size, OUTPUT_SIZES)
+        one_of("frames_4n1", self.frames_4n1, FRAMES_4N1)
+        one_of("frame_count_policy", self.frame_count_policy, FRAME_COUNT_POLICIES)
+        one_of("crop", self.crop, CROP_MODES)
+        one_of("overlay_people", self.overlay_people, OVERLAY_PEOPLE)
+        res = tuple(int(v) for v in self.resolution)
+        if len(res) != 2 or min(res) < 16 or any(v % 2 for v in res):
+            raise InputError(
+                f"PipelineOptions.resolution={self.resolution!r}: expected two even sizes ≥ 16, "
+                "e.g. (512, 896)"
+            )
+        object.__setattr__(self, "resolution", res)
+        if not (float(self.fps) > 0):
+            raise InputError(f"PipelineOptions.fps must be > 0, got {self.fps}")
+        if int(self.chunk_size) < 1:
+            raise InputError(f"PipelineOptions.chunk_size must be ≥ 1, got {self.chunk_size}")
+        if int(self.max_characters) < 1:
+            raise InputError(
+                f"PipelineOptions.max_characters must be ≥ 1, got {self.max_characters}"
+            )
+
+    def uses_native_size(self) -> bool:
+        return self.crop == "native" or (self.crop == "auto" and self.multi)
+
+
+@dataclass
+class PipelineModels:
+    """The loaded models a job needs (loaded once, reused across videos).
+
+    Fields:
+        detector: a ``YoloxDetector`` (person boxes).
+        estimator: a ``DWPoseEstimator`` (whole-body 2D in those boxes).
+        nlf: an ``NLFModel`` (3D lifting).
+        segmenter: a ``Sam2Segmenter`` (multi job only).
+    """
+
+    detector: Any
+    estimator: Any
+    nlf: Any
+    segmenter: Any | None = None
+
+    @classmethod
+    def load(
+        cls,
+        models_dir: str | Path | Sequence[str | Path] | None = None,
+        device: str = "auto",
+        multi: bool = False,
+        sam2_model: str = "sam2.1_large",
+        allow_download: bool = False,
+        progress: ProgressFn | None = None,
+    ) -> PipelineModels:
+        """Find (and, only with ``allow_download``, fetch) the weights and load them.
+
+        Raises:
+            MissingWeightsError: a file is missing (lists every place searched and how to get it).
+        """
+        from .detection import YoloxDetector
+        from .lift3d import load_nlf
+        from .pose2d import DWPoseEstimator
+        from .weights import resolve_weight
+
+        if sam2_model not in SAM2_MODELS:
+            raise InputError(f"sam2_model={sam2_model!r} is not one of {', '.join(SAM2_MODELS)}")
+        if models_dir is None:
+            dirs: tuple[Path, ...] = ()
+        elif isinstance(models_dir, (str, Path)):
+            dirs = (Path(models_dir),)
+        else:
+            dirs = tuple(Path(d) for d in models_dir)
+        names = ["yolox_l", "dwpose", "nlf"] + ([sam2_model] if multi else [])
+        # Resolve every file first, so a missing one is reported before anything slow loads.
+        paths = {
+            n: resolve_weight(n, search_dirs=dirs, allow_download=allow_download, progress=progress)
+            for n in names
+        }
+        providers = ["CPUExecutionProvider"] if str(device) == "cpu" else None
+        detector = YoloxDetector.from_path(paths["yolox_l"], providers=providers)
+        estimator = DWPoseEstimator.from_path(paths["dwpose"], providers=providers)
+        nlf = load_nlf(paths["nlf"], device=device)
+        segmenter = None
+        if multi:
+            from .segment import Sam2Segmenter
+
+            segmenter = Sam2Segmenter.from_path(paths[sam2_model], device=device)
+        return cls(detector=detector, estimator=estimator, nlf=nlf, segmenter=segmenter)
+
+
+@dataclass
+class PipelineResult:
+    """What a job returns.
+
+    Fields:
+        sequence: the extracted (and possibly retargeted) poses, one frame per kept input frame,
+            measured at ``sequence.size_hw``; ``sequence.meta`` records the source, the options
+            and the kept frame indices.
+        output_path: the written mp4, or None when no output path was given.
+        frames: when no output path was given, a lazy iterator of rendered uint8 RGB chunks
+            (t, H, W, 3); rendering happens as it is consumed. None otherwise.
+        frame_count: rendered frames written (0 while ``frames`` has not been consumed).
+        size_hw: (H, W) of the rendered frames.
+        fps: frames per second of the rendered video.
+        stats: seconds and frames per stage (``"read"``, ``"extract"``, ``"retarget"``,
+            ``"render"``, ...).
+    """
+
+    sequence: PoseSequence
+    output_path: Path | None
+    frames: Iterator[np.ndarray] | None
+    frame_count: int
+    size_hw: tuple[int, int]
+    fps: float
+    stats: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# frame-count policy (§8)
+# --------------------------------------------------------------------------------------------
+
+
+def frame_indices_for_policy(frame_count: int, policy: str = "none") -> np.ndarray:
+    """Indices of the source frames a job keeps (ascending, int64).
+
+    ``"none"``: all ``frame_count`` frames. ``"reference_api"`` (§8): fewer than 65 frames →
+    :class:`InputError`; 65–80 → 65 frames at ``int(linspace(0, n−1, 65))``; 81–95 → the first
+    81; 96 or more → 81 frames at ``int(linspace(0, n−1, 81))``. (The service keeps the source
+    fps for 81–95-frame clips in its re-encoded copy, but the rendered video is always written
+    at the job's fps — §10.10 — so only the indices matter here.)
+    """
+    n = int(frame_count)
+    if n <= 0:
+        raise InputError(f"the video has no frames (frame count {n}); use a video with frames")
+    if policy == "none":
+        return np.arange(n, dtype=np.int64)
+    if policy != "reference_api":
+        raise InputError(
+            f"frame_count_policy={policy!r} is not one of {', '.join(FRAME_COUNT_POLICIES)}"
+        )
+    if n < API_MIN_FRAMES:
+        raise InputError(
+            f"the video has {n} frames but the reference_api frame-count policy needs at least "
+            f"{API_MIN_FRAMES}; use a longer clip or frame_count_policy 'none'"
+        )
+    if n <= 80:
+        return np.linspace(0, n - 1, API_MIN_FRAMES).astype(np.int64)
+    if n <= 95:
+        return np.arange(API_LONG_FRAMES, dtype=np.int64)
+    return np.linspace(0, n - 1, API_LONG_FRAMES).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _VideoSource:
+    """A video given as a file, one array, or an iterable of chunks; read in chunks."""
+
+    size_hw: tuple[int, int]
+    frame_count: int  # 0 when unknown (an iterable of chunks)
+    fps: float | None
+    name: str
+    _path: Path | None = None
+    _array: np.ndarray | None = None
+    _chunks: Iterable[np.ndarray] | None = None
+    _first: np.ndarray | None = None
+
+    def chunks(self, chunk_size: int) -> Iterator[np.ndarray]:
+        if self._path is not None:
+            from .media.video import iter_video_chunks
+
+            yield from iter_video_chunks(self._path, chunk_size=chunk_size)
+        elif self._array is not None:
+            for s in range(0, self._array.shape[0], chunk_size):
+                yield self._array[s : s + chunk_size]
+        else:
+            assert self._chunks is not None and self._first is not None
+            yield self._first
+            for c in self._chunks:
+                yield _check_chunk(c, self.name)
+
+
+def _check_chunk(chunk: object, name: str) -> np.ndarray:
+    a = np.asarray(chunk)
+    if a.ndim == 3:
+        a = a[None]
+    if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] != 3:
+        raise InputError(
+            f"{name}: expected uint8 RGB frames shaped (T, H, W, 3), got {a.dtype} {a.shape}"
+        )
+    return a
+
+
+def open_video_source(video: VideoInput) -> _VideoSource:
+    """Validate a video input without decoding it all (files are probed, not read)."""
+    if isinstance(video, (str, Path)):
+        from .media.video import probe_video
+
+        info = probe_video(video)
+        return _VideoSource(
+            size_hw=tuple(info.size_hw), frame_count=int(info.frame_count), fps=float(info.fps),
+            name=str(video), _path=Path(video),
+        )  # fmt: skip
+    if isinstance(video, np.ndarray):
+        a = _check_chunk(video, "video")
+        if a.shape[0] == 0:
+            raise InputError("video: the frame array has zero frames; pass at least one frame")
+        return _VideoSource(
+            size_hw=(int(a.shape[1]), int(a.shape[2])), frame_count=int(a.shape[0]), fps=None,
+            name="video array", _array=a,
+        )  # fmt: skip
+    it = iter(video)
+    first = next(it, None)
+    if first is None:
+        raise InputError("video: the chunk iterable yielded no frames; pass at least one frame")
+    f = _check_chunk(first, "video chunk")
+    return _VideoSource(
+        size_hw=(int(f.shape[1]), int(f.shape[2])), frame_count=0, fps=None,
+        name="video chunks", _chunks=it, _first=f,
+    )  # fmt: skip
+
+
+def load_reference_image(ref_image: ImageInput) -> np.ndarray:
+    """The reference image as uint8 RGB (H, W, 3); a path is read with alpha dropped."""
+    if isinstance(ref_image, (str, Path)):
+        from .media.image import read_image
+
+        return read_image(ref_image)
+    a = np.asarray(ref_image)
+    if a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    if a.dtype != np.uint8 or a.ndim != 3 or a.shape[-1] not in (3, 4):
+        raise InputError(
+            f"reference image: expected uint8 RGB (H, W, 3), got {a.dtype} {a.shape}; "
+            "pass an image file or an RGB uint8 array"
+        )
+    return np.ascontiguousarray(a[..., :3])
+
+
+# --------------------------------------------------------------------------------------------
+# progress across stages
+# --------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """One progress bar over the stages: each stage owns a share of ``total`` units."""
+
+    def __init__(self, progress: ProgressFn | None, check_cancel: CancelFn | None, total: int):
+        self.progress = progress
+        self.check_cancel = check_cancel
+        self.total = max(int(total), 1)
+        self.done = 0
+
+    def advance(self, n: int) -> None:
+        self.done = min(self.done + int(n), self.total)
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+        self.cancel()
+
+    def cancel(self) -> None:
+        if self.check_cancel is not None:
+            self.check_cancel()
+
+    def finish(self) -> None:
+        self.advance(self.total - self.done)
+
+
+# --------------------------------------------------------------------------------------------
+# the single-person job
+# --------------------------------------------------------------------------------------------
+
+
+def _select_in_chunk(
+    chunk: np.ndarray, start: int, keep: np.ndarray | None
+) -> tuple[np.ndarray, int]:
+    """The frames of ``chunk`` (source indices start…) listed in ``keep`` (None: all)."""
+    if keep is None:
+        return chunk, chunk.shape[0]
+    lo, hi = np.searchsorted(keep, [start, start + chunk.shape[0]])
+    local = keep[lo:hi] - start
+    # Repeated indices (linspace on a short clip never repeats, but stay safe) are kept.
+    return chunk[local], int(local.shape[0])
+
+
+def _single_person_frame(det: Detections, p2: Pose2D, p3: Pose3D, overlay_people: str) -> PoseFrame:
+    """Reduce one frame to the single-person job's content (§1.4, no-align branch).
+
+    Nobody detected → an empty frame (renders black). Otherwise the 3D of person 0 (the best
+    box) when NLF found it, and the 2D of everyone (reference) or of person 0 only.
+    """
+    if len(det) == 0 or p2.num_people == 0:
+        return PoseFrame(detections=det, pose2d=Pose2D.empty(), pose3d=Pose3D.empty())
+    keep3 = [0] if p3.num_people > 0 and bool(p3.present[0]) else []
+    pose3d = p3.select(keep3) if keep3 else Pose3D.empty()
+    pose2d = p2 if overlay_people == "all" else p2.select([0])
+    return PoseFrame(detections=det, pose2d=pose2d, pose3d=pose3d)
+
+
+def _has_person(frame: PoseFrame) -> bool:
+    p3 = frame.pose3d
+    return p3 is not None and p3.num_people > 0 and bool(np.any(p3.present))
+
+
+def _extract_chunk(
+    frames: np.ndarray, models: PipelineModels, check_cancel: CancelFn | None
+) -> list[tuple[Detections, Pose2D, Pose3D]]:
+    """2D then 3D on one chunk of (already cropped) frames."""
+    from .lift3d import lift_to_3d
+    from .pose2d import detect_poses
+
+    pfs = detect_poses(frames, models.detector, models.estimator, check_cancel=check_cancel)
+    dets = [pf.detections if pf.detections is not None else Detections.empty() for pf in pfs]
+    p3s = lift_to_3d(frames, dets, models.nlf, check_cancel=check_cancel)
+    if len(pfs) != frames.shape[0] or len(p3s) != frames.shape[0]:
+        raise InputError(
+            f"internal: a stage returned {len(pfs)} 2D / {len(p3s)} 3D results for "
+            f"{frames.shape[0]} frames"
+        )
+    out = []
+    for pf, det, p3 in zip(pfs, dets, p3s, strict=True):
+        out.append((det, pf.pose2d if pf.pose2d is not None else Pose2D.empty(), p3))
+    return out
+
+
+def _reference_frame(
+    ref_rgb: np.ndarray, target_hw: tuple[int, int], models: PipelineModels
+) -> PoseFrame:
+    """2D (+3D) of the reference image after the same resize/crop as the video (§1.2 step 4)."""
+    from .media.frames import resize_crop
+
+    geom = plan_resize_crop(tuple(ref_rgb.shape[:2]), target_hw)
+    img = resize_crop(ref_rgb[None], geom)
+    ((det, p2, p3),) = _extract_chunk(img, models, None)
+    if len(det) == 0 or p2.num_people == 0:
+        raise InputError(
+            "no person was found in the reference image; retargeting needs the reference "
+            "character visible (use a photo showing the character, or --retarget none)"
+        )
+    return PoseFrame(detections=det, pose2d=p2, pose3d=p3)
+
+
+def _render_chunks(
+    seq: PoseSequence,
+    options: PipelineOptions,
+    palette: str,
+    prog: _Progress,
+    units: int,
+    stats: dict,
+) -> Iterator[np.ndarray]:
+    """Rendered uint8 RGB chunks (t, H, W, 3), advancing ``units`` progress over the frames."""
+    from .render import RenderOptions, iter_render_rgba
+
+    ropts = RenderOptions(
+        backend=options.render_backend,
+        device=options.device,
+        output_size=options.output_size,
+        frames_4n1=options.frames_4n1,
+        palette=palette,
+        chunk_size=options.chunk_size,
+    )
+    t0 = time.perf_counter()
+    n = 0
+    per_frame = units / max(len(seq), 1)
+    reported = 0
+    for rgba in iter_render_rgba(seq, ropts, check_cancel=prog.check_cancel):
+        rgb = np.ascontiguousarray(np.asarray(rgba)[..., :3])
+        n += rgb.shape[0]
+        target = min(units, int(round(n * per_frame)))
+        prog.advance(target - reported)
+        reported = target
+        yield rgb
+    prog.advance(units - reported)
+    stats["render"] = {"seconds": time.perf_counter() - t0, "frames": n}
+
+
+def _finish(
+    seq: PoseSequence,
+    options: PipelineOptions,
+    palette: str,
+    prog: _Progress,
+    render_units: int,
+    stats: dict,
+    output: str | Path | None,
+) -> PipelineResult:
+    """Render (into ``output`` or lazily) and package the result."""
+    h, w = seq.size_hw
+    out_hw = (h // 2, w // 2) if options.output_size == "half" else (h, w)
+    chunks = _render_chunks(seq, options, palette, prog, render_units, stats)
+    if output is None:
+        return PipelineResult(
+            sequence=seq, output_path=None, frames=chunks, frame_count=0, size_hw=out_hw,
+            fps=float(options.fps), stats=stats,
+        )  # fmt: skip
+    from .media.video import write_video
+
+    counted = _Counter(chunks)
+    path = write_video(output, counted, fps=float(options.fps))
+    prog.finish()
+    return PipelineResult(
+        sequence=seq, output_path=Path(path), frames=None, frame_count=counted.frames,
+        size_hw=counted.size_hw or out_hw, fps=float(options.fps), stats=stats,
+    )  # fmt: skip
+
+
+class _Counter:
+    """Pass chunks through while counting frames and remembering the frame size."""
+
+    def __init__(self, chunks: Iterable[np.ndarray]):
+        self._chunks = chunks
+        self.frames = 0
+        self.size_hw: tuple[int, int] | None = None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for c in self._chunks:
+            self.frames += int(c.shape[0])
+            self.size_hw = (int(c.shape[1]), int(c.shape[2]))
+            yield c
+
+
+def _no_person_error(name: str, n: int) -> InputError:
+    return InputError(
+        f"no person was found in any of the {n} frames of {name}; use a video in which a "
+        "person is clearly visible (ideally the whole body)"
+    )
+
+
+def run_single(
+    video: VideoInput,
+    ref_image: ImageInput | None = None,
+    models: PipelineModels | None = None,
+    options: PipelineOptions = PipelineOptions(),  # noqa: B008 - frozen dataclass
+    progress: ProgressFn | None = None,
+    check_cancel: CancelFn | None = None,
+    output: str | Path | None = None,
+) -> PipelineResult:
+    """The single-person job (reference_spec.md §1), streamed in chunks.
+
+    Args:
+        video: a video file, a uint8 RGB array (T, H, W, 3), or an iterable of such chunks.
+        ref_image: the reference character image (file or uint8 RGB (H, W, 3)); required when
+            ``options.retarget != "none"``, otherwise only validated.
+        models: the loaded models (:meth:`PipelineModels.load`).
+        options: :class:`PipelineOptions`.
+        progress: ``progress(done, total)`` over all stages (units: extraction then rendering).
+        check_cancel: raises to stop (between chunks).
+        output: an ``.mp4`` path to write (atomically); None → ``result.frames`` renders lazily.
+
+    Returns:
+        :class:`PipelineResult`; ``sequence.size_hw`` is the target (H, W) (or the native size
+        with ``crop="native"``) and ``sequence.camera`` the camera the video was rendered with.
+
+    Raises:
+        InputError: unreadable/empty video or image, no person anywhere in the video, no person
+            in the reference image when retargeting, a too-short clip under ``reference_api``.
+        Cancelled (or the caller's exception): when ``check_cancel`` raises.
+    """
+    if models is None:
+        raise InputError("run_single: models are required (PipelineModels.load(...))")
+    src = open_video_source(video)
+    if options.retarget != "none" and ref_image is None:
+        raise InputError(
+            f"retarget={options.retarget!r} needs a reference image; pass one or use 'none'"
+        )
+    ref_rgb = load_reference_image(ref_image) if ref_image is not None else None
+    if options.uses_native_size():
+        target_hw = src.size_hw
+    else:
+        target_hw = target_size_for(src.size_hw, options.resolution)
+    geom = plan_resize_crop(src.size_hw, target_hw)
+    keep = None
+    if src.frame_count:
+        keep_idx = frame_indices_for_policy(src.frame_count, options.frame_count_policy)
+        keep = None if options.frame_count_policy == "none" else keep_idx
+        expected = int(keep_idx.shape[0])
+    elif options.frame_count_policy != "none":
+        raise InputError(
+            "frame_count_policy 'reference_api' needs to know the frame count: pass a video "
+            "file or a frame array, not an iterable of chunks"
+        )
+    else:
+        expected = 0
+    units = max(expected, 1)
+    prog = _Progress(progress, check_cancel, total=2 * units + (1 if ref_rgb is not None else 0))
+    prog.cancel()
+
+    frames, stats = _extract_stream(src, geom, keep, models, options, prog, units)
+    n = len(frames)
+    if not expected:  # frame count learnt only now (an iterable of chunks)
+        units = n
+        prog.total = prog.done + n + (1 if ref_rgb is not None else 0)
+    if not any(_has_person(f) for f in frames):
+        raise _no_person_error(src.name, n)
+    seq = PoseSequence(
+        frames=tuple(frames),
+        size_hw=target_hw,
+        fps=float(options.fps),
+        meta={
+            "job": "single",
+            "source": src.name,
+            "source_fps": src.fps,
+            "source_size_hw": list(src.size_hw),
+            "frame_indices": keep.tolist() if keep is not None else None,
+            "options": _options_meta(options),
+        },
+    )
+    if options.retarget != "none":
+        from .retarget import RetargetOptions, retarget
+
+        t0 = time.perf_counter()
+        assert ref_rgb is not None
+        ref_frame = _reference_frame(ref_rgb, target_hw, models)
+        seq = retarget(seq, ref_frame, RetargetOptions(mode=options.retarget))
+        stats["retarget"] = {"seconds": time.perf_counter() - t0, "frames": 1}
+    if ref_rgb is not None:
+        prog.advance(1)
+    return _finish(seq, options, "single", prog, units, stats, output)
+
+
+def _extract_stream(
+    src: _VideoSource,
+    geom: CropGeometry,
+    keep: np.ndarray | None,
+    models: PipelineModels,
+    options: PipelineOptions,
+    prog: _Progress,
+    units: int,
+) -> tuple[list[PoseFrame], dict]:
+    """Read → select → resize/crop → 2D → 3D, chunk by chunk; keeps only the pose data."""
+    from .media.frames import resize_crop
+
+    stats: dict = {}
+    t_read = t_crop = t_ext = 0.0
+    frames: list[PoseFrame] = []
+    start = advanced = 0
+    identity = geom.resized_hw == geom.in_hw and geom.target_hw == geom.in_hw
+    t = time.perf_counter()
+    for chunk in src.chunks(options.chunk_size):
+        t_read += time.perf_counter() - t
+        if tuple(chunk.shape[1:3]) != tuple(src.size_hw):
+            raise InputError(
+                f"{src.name}: frame size changed from {src.size_hw} to {chunk.shape[1:3]} "
+                "mid-video; re-encode the video at one size"
+            )
+        sel, count = _select_in_chunk(chunk, start, keep)
+        start += chunk.shape[0]
+        if count:
+            t = time.perf_counter()
+            cropped = sel if identity else resize_crop(sel, geom)
+            t_crop += time.perf_counter() - t
+            t = time.perf_counter()
+            for det, p2, p3 in _extract_chunk(cropped, models, prog.check_cancel):
+                frames.append(_single_person_frame(det, p2, p3, options.overlay_people))
+            t_ext += time.perf_counter() - t
+            step = min(count, units - advanced) if src.frame_count else 0
+            advanced += step
+            prog.advance(step)
+        del chunk, sel
+        t = time.perf_counter()
+    if not frames:
+        raise InputError(f"{src.name}: no frames could be read; check that the video plays")
+    if keep is not None and len(frames) != keep.shape[0]:
+        LOGGER.warning(
+            "%s: the container said %d frames but fewer were decoded; kept %d of %d planned",
+            src.name, src.frame_count, len(frames), keep.shape[0],
+        )  # fmt: skip
+    stats["read"] = {"seconds": t_read, "frames": start}
+    stats["resize_crop"] = {"seconds": t_crop, "frames": len(frames)}
+    stats["extract"] = {"seconds": t_ext, "frames": len(frames)}
+    return frames, stats
+
+
+def _options_meta(options: PipelineOptions) -> dict:
+    d = {k: getattr(options, k) for k in options.__dataclass_fields__}
+    d["resolution"] = list(options.resolution)
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# the multi-character job
+# --------------------------------------------------------------------------------------------
+
+
+def run_multi(
+    video: VideoInput,
+    ref_image: ImageInput | None = None,
+    models: PipelineModels | None = None,
+    options: PipelineOptions = PipelineOptions(multi=True),  # noqa: B008 - frozen dataclass
+    progress: ProgressFn | None = None,
+    check_cancel: CancelFn | None = None,
+    output: str | Path | None = None,
+) -> PipelineResult:
+    """The multi-character job (reference_spec.md §7).
+
+    Native resolution by default (``crop="auto"``); 2D on every frame (streamed); the
+    ``max_characters`` largest people of the first frame with someone in it are prompted for
+    SAM2, tracked through the clip, lifted to 3D one character at a time with identity
+    tracking, and rendered together (union of capsules, per-character palettes).
+
+    The reference image is only validated (the reference's multi job does not use it).
+    The whole clip is held in memory as uint8 at the working size (SAM2 tracks over it).
+
+    Raises:
+        InputError: as :func:`run_single`; also when ``models.segmenter`` is missing.
+    """
+    if models is None:
+        raise InputError("run_multi: models are required (PipelineModels.load(..., multi=True))")
+    if models.segmenter is None:
+        raise InputError(
+            "the multi-character job needs a SAM2 segmenter: load the models with multi=True "
+            "(CLI: --multi) and make sure a sam2.1 checkpoint is available"
+        )
+    options = replace(options, multi=True)
+    src = open_video_source(video)
+    if ref_image is not None:
+        load_reference_image(ref_image)
+    target_hw = (
+        src.size_hw
+        if options.uses_native_size()
+        else target_size_for(src.size_hw, options.resolution)
+    )
+    geom = plan_resize_crop(src.size_hw, target_hw)
+    identity = geom.resized_hw == geom.in_hw and geom.target_hw == geom.in_hw
+    keep = None
+    expected = src.frame_count
+    if src.frame_count and options.frame_count_policy != "none":
+        keep = frame_indices_for_policy(src.frame_count, options.frame_count_policy)
+        expected = int(keep.shape[0])
+    elif not src.frame_count and options.frame_count_policy != "none":
+        raise InputError(
+            "frame_count_policy 'reference_api' needs to know the frame count: pass a video "
+            "file or a frame array, not an iterable of chunks"
+        )
+    units = max(expected, 1)
+    # Stages: 2D (units), segmentation (units), 3D (units), render (units).
+    prog = _Progress(progress, check_cancel, total=4 * units)
+    prog.cancel()
+
+    from .media.frames import resize_crop
+    from .pose2d import detect_poses
+
+    stats: dict = {}
+    kept: list[np.ndarray] = []
+    pose_frames: list[PoseFrame] = []
+    start = 0
+    t0 = time.perf_counter()
+    for chunk in src.chunks(options.chunk_size):
+        sel, count = _select_in_chunk(chunk, start, keep)
+        start += chunk.shape[0]
+        if not count:
+            continue
+        cropped = sel if identity else resize_crop(sel, geom)
+        kept.append(np.ascontiguousarray(cropped))
+        pose_frames.extend(
+            detect_poses(cropped, models.detector, models.estimator, check_cancel=check_cancel)
+        )
+        prog.advance(count if src.frame_count else 0)
+    stats["detect"] = {"seconds": time.perf_counter() - t0, "frames": len(pose_frames)}
+    if not pose_frames:
+        raise InputError(f"{src.name}: no frames could be read; check that the video plays")
+    first = next(
+        (i for i, pf in enumerate(pose_frames) if pf.detections is not None and len(pf.detections)),
+        None,
+    )
+    if first is None:
+        raise _no_person_error(src.name, len(pose_frames))
+    all_frames = np.concatenate(kept, axis=0)
+    del kept
+    seq = _multi_extract(all_frames, pose_frames, first, models, options, prog, units, stats)
+    del all_frames
+    if not any(_has_person(f) for f in seq.frames):
+        raise _no_person_error(src.name, len(seq))
+    seq = replace(
+        seq,
+        fps=float(options.fps),
+        meta={
+            **seq.meta,
+            "job": "multi",
+            "source": src.name,
+            "source_fps": src.fps,
+            "source_size_hw": list(src.size_hw),
+            "frame_indices": keep.tolist() if keep is not None else None,
+            "first_frame_with_people": int(first),
+            "options": _options_meta(options),
+        },
+    )
+    return _finish(seq, options, "multi", prog, units, stats, output)
+
+
+def _multi_extract(
+    frames: np.ndarray,
+    pose_frames: list[PoseFrame],
+    first: int,
+    models: PipelineModels,
+    options: PipelineOptions,
+    prog: _Progress,
+    units: int,
+    stats: dict,
+) -> PoseSequence:
+    """SAM2 masks from the first frame with people, then per-character 3D (§7 steps 2–6).
+
+    Frames before ``first`` have nobody to track: they stay empty (render black).
+    """
+    from .segment import SegmentOptions, extract_characters, segment_characters
+
+    t0 = time.perf_counter()
+    sub = frames[first:]
+    masks = segment_characters(
+        sub,
+        pose_frames[first],
+        models.segmenter,
+        SegmentOptions(max_characters=int(options.max_characters)),
+        progress=_sub_progress(prog, units),
+        check_cancel=prog.check_cancel,
+    )
+    stats["segment"] = {"seconds": time.perf_counter() - t0, "frames": int(sub.shape[0])}
+    t0 = time.perf_counter()
+    seq = extract_characters(
+        sub,
+        masks,
+        pose_frames[first:],
+        models.nlf,
+        progress=_sub_progress(prog, units),
+        check_cancel=prog.check_cancel,
+    )
+    stats["lift"] = {"seconds": time.perf_counter() - t0, "frames": int(sub.shape[0])}
+    if first:
+        empty = PoseFrame(detections=None, pose2d=Pose2D.empty(), pose3d=Pose3D.empty())
+        seq = replace(seq, frames=(empty,) * first + tuple(seq.frames))
+    return seq
+
+
+def _sub_progress(prog: _Progress, units: int) -> Callable[[int, int], None]:
+    """A stage-local ``progress(done, total)`` mapped onto ``units`` of the job's bar."""
+    state = {"reported": 0}
+
+    def cb(done: int, total: int) -> None:
+        target = int(units * done / total) if total else 0
+        target = max(0, min(units, target))
+        if target > state["reported"]:
+            prog.advance(target - state["reported"])
+            state["reported"] = target
+
+    return cb
