@@ -1,0 +1,1 @@
+"""Stand-in of the ``comfy_api`` package (tests only)."""
