@@ -163,9 +163,6 @@ class PipelineModels:
         Raises:
             MissingWeightsError: a file is missing (lists every place searched and how to get it).
         """
-        from .detection import YoloxDetector
-        from .lift3d import load_nlf
-        from .pose2d import DWPoseEstimator
         from .weights import resolve_weight
 
         if sam2_model not in SAM2_MODELS:
@@ -182,6 +179,10 @@ class PipelineModels:
             n: resolve_weight(n, search_dirs=dirs, allow_download=allow_download, progress=progress)
             for n in names
         }
+        from .detection import YoloxDetector
+        from .lift3d import load_nlf
+        from .pose2d import DWPoseEstimator
+
         providers = ["CPUExecutionProvider"] if str(device) == "cpu" else None
         detector = YoloxDetector.from_path(paths["yolox_l"], providers=providers)
         estimator = DWPoseEstimator.from_path(paths["dwpose"], providers=providers)
