@@ -496,11 +496,6 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo_motion import demo_motion
-    from .formats import save_sequence
-    from .media.video import write_video
-    from .render import RenderOptions, iter_render_rgba
-
     out: Path = args.out
     if out.suffix.lower() != ".mp4":
         raise InputError(f"--out must name an .mp4 file, got {str(out)!r}")
@@ -509,6 +504,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     h, w = (int(v) for v in args.resolution)
     if h < 16 or w < 16 or h % 2 or w % 2:
         raise InputError(f"--resolution must be two even sizes ≥ 16, got {h} {w}")
+    from .demo_motion import demo_motion
+    from .formats import save_sequence
+    from .media.video import write_video
+    from .render import RenderOptions, iter_render_rgba
+
     t0 = time.perf_counter()
     seq = demo_motion(
         num_frames=args.frames, fps=args.fps, size_hw=(h, w), people=args.people, style=args.style

@@ -69,9 +69,7 @@ def test_2d_layer_matches_the_projection() -> None:
     assert no2d.frames[0].pose2d is None
 
 
-@pytest.mark.parametrize(
-    "kwargs", [{"num_frames": 0}, {"people": 3}, {"style": "jump"}]
-)
+@pytest.mark.parametrize("kwargs", [{"num_frames": 0}, {"people": 3}, {"style": "jump"}])
 def test_bad_arguments(kwargs) -> None:
     with pytest.raises(InputError):
         demo_motion(**kwargs)
