@@ -412,15 +412,30 @@ def _has_person(frame: PoseFrame) -> bool:
 
 
 def _extract_chunk(
-    frames: np.ndarray, models: PipelineModels, check_cancel: CancelFn | None
+    frames: np.ndarray,
+    models: PipelineModels,
+    check_cancel: CancelFn | None,
+    first_box_only: bool = True,
 ) -> list[tuple[Detections, Pose2D, Pose3D]]:
-    """2D then 3D on one chunk of (already cropped) frames."""
-    from .lift3d import lift_to_3d
-    from .pose2d import detect_poses
+    """2D then 3D on one chunk of (already cropped) frames.
 
-    pfs = detect_poses(frames, models.detector, models.estimator, check_cancel=check_cancel)
+    With ``first_box_only`` NLF lifts only box 0 of each frame (the single job renders only
+    person 0's 3D, §1.4; each box is lifted from its own masked image, so the others do not
+    change it).
+    """
+    from .lift3d import lift_to_3d
+    from .pose2d import DetectOptions, detect_poses
+
+    pfs = detect_poses(
+        frames,
+        models.detector,
+        models.estimator,
+        DetectOptions(chunk_size=max(1, frames.shape[0])),
+        check_cancel=check_cancel,
+    )
     dets = [pf.detections if pf.detections is not None else Detections.empty() for pf in pfs]
-    p3s = lift_to_3d(frames, dets, models.nlf, check_cancel=check_cancel)
+    lift_dets = [Detections(d.boxes_xyxy[:1], d.scores[:1]) if first_box_only else d for d in dets]
+    p3s = lift_to_3d(frames, lift_dets, models.nlf, check_cancel=check_cancel)
     if len(pfs) != frames.shape[0] or len(p3s) != frames.shape[0]:
         raise InputError(
             f"internal: a stage returned {len(pfs)} 2D / {len(p3s)} 3D results for "
@@ -440,7 +455,7 @@ def _reference_frame(
 
     geom = plan_resize_crop(tuple(ref_rgb.shape[:2]), target_hw)
     img = resize_crop(ref_rgb[None], geom)
-    ((det, p2, p3),) = _extract_chunk(img, models, None)
+    ((det, p2, p3),) = _extract_chunk(img, models, None, first_box_only=False)
     if len(det) == 0 or p2.num_people == 0:
         raise InputError(
             "no person was found in the reference image; retargeting needs the reference "

@@ -9,10 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import make_image, make_video  # tests/core/pipeline/conftest.py
+from pipeline_helpers import make_example, make_image, make_video
 
 from scail_pose_core import cli
 from scail_pose_core.errors import InputError
+
+
+@pytest.fixture
+def example_dir(tmp_path: Path) -> Path:
+    return make_example(tmp_path)
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:

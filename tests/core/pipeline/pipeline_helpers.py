@@ -1,11 +1,10 @@
-"""Fixtures of the pipeline/CLI tests: tiny synthetic videos and example folders."""
+"""Helpers of the pipeline/CLI tests and the benchmark: synthetic videos, example folders, stand-ins."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 
 def make_video(path: Path, frames: int = 6, hw: tuple[int, int] = (64, 96), fps: float = 25.0):
@@ -30,9 +29,8 @@ def make_image(path: Path, hw: tuple[int, int] = (80, 60)) -> Path:
     return path
 
 
-@pytest.fixture
-def example_dir(tmp_path: Path) -> Path:
-    """A reference-style example folder: driving.mp4 + ref_image.jpg."""
+def make_example(tmp_path: Path) -> Path:
+    """A reference-style example folder: driving.mp4 + ref_image.jpg (no person in them)."""
     d = tmp_path / "001"
     d.mkdir()
     make_video(d / "driving.mp4")
