@@ -1,0 +1,150 @@
+"""DWPose input crops: box → centre/scale, aspect fix, affine warp, normalisation (reference_spec.md
+§3.1–§3.2). Entry point: :func:`crop_and_normalize`; the steps are separate pure functions.
+
+Coordinates are pixels with OpenCV's convention (pixel (x, y) centred on integer coordinates).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: Box padding factor applied to width and height.
+PADDING = 1.25
+#: Per-channel mean/std, applied to channels in **BGR** order (channel 0 = B gets 123.675): the
+#: "RGB" ImageNet constants applied to B, G, R, a DWPose convention the weights expect.
+MEAN_BGR: tuple[float, float, float] = (123.675, 116.28, 103.53)
+STD_BGR: tuple[float, float, float] = (58.395, 57.12, 57.375)
+
+
+def _make_luts() -> np.ndarray:
+    v = np.arange(256, dtype=np.float64)
+    luts = np.stack([(v - m) / s for m, s in zip(MEAN_BGR, STD_BGR, strict=True)])
+    return luts.astype(np.float32).reshape(3, 1, 256)
+
+
+#: (3, 1, 256) float32: LUT[c][v] = (v − mean[c]) / std[c] computed in float64 (as the reference
+#: does) and rounded to float32, so normalising through it is bit-identical to the reference.
+NORM_LUTS = _make_luts()
+
+
+def box_to_center_scale(
+    boxes_xyxy: np.ndarray, padding: float = PADDING
+) -> tuple[np.ndarray, np.ndarray]:
+    """Box → centre ((x1+x2)/2, (y1+y2)/2) and padded scale ((x2−x1)·p, (y2−y1)·p).
+
+    Args:
+        boxes_xyxy: (N, 4) pixels.
+        padding: scale factor (reference 1.25).
+
+    Returns:
+        centers (N, 2) float32, scales (N, 2) float32 (not aspect-fixed).
+    """
+    b = np.asarray(boxes_xyxy, np.float32).reshape(-1, 4)
+    centers = (b[:, 0:2] + b[:, 2:4]) * np.float32(0.5)
+    scales = (b[:, 2:4] - b[:, 0:2]) * np.float32(padding)
+    return centers, scales
+
+
+def fix_aspect(scales: np.ndarray, aspect_wh: float) -> np.ndarray:
+    """Grow the short side so that w/h == ``aspect_wh`` (0.75 for a 288×384 input).
+
+    If w > h·aspect: h = w/aspect, else w = h·aspect. (N, 2) → (N, 2) float32.
+    """
+    s = np.asarray(scales, np.float32).reshape(-1, 2)
+    w, h = s[:, 0:1], s[:, 1:2]
+    return np.where(w > h * aspect_wh, np.hstack([w, w / aspect_wh]), np.hstack([h * aspect_wh, h]))
+
+
+def _third_point(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """b + (a − b) turned 90° (float32 arithmetic, as the reference)."""
+    d = a - b
+    return b + np.array([-d[1], d[0]], np.float32)
+
+
+def warp_matrix(center: np.ndarray, scale: np.ndarray, out_wh: tuple[int, int]) -> np.ndarray:
+    """The 2×3 affine mapping the box centre to the output centre, uniform factor out_w/scale_w.
+
+    Built, like the reference, from three float32 point pairs (centre, centre shifted up by
+    scale_w/2, and that offset turned 90°) with ``cv2.getAffineTransform``.
+
+    Args:
+        center: (2,) pixels. scale: (2,) aspect-fixed scale (only scale_w is used).
+        out_wh: output (w, h), e.g. (288, 384).
+
+    Returns:
+        (2, 3) float64 matrix, image → crop.
+    """
+    out_w, out_h = out_wh
+    c = np.asarray(center, np.float64)[:2]
+    src = np.zeros((3, 2), np.float32)
+    src[0] = c
+    src[1] = c + np.array([0.0, float(scale[0]) * -0.5])
+    src[2] = _third_point(src[0], src[1])
+    dst = np.zeros((3, 2), np.float32)
+    dst[0] = (out_w * 0.5, out_h * 0.5)
+    dst[1] = np.array([out_w * 0.5, out_h * 0.5]) + np.array([0.0, out_w * -0.5])
+    dst[2] = _third_point(dst[0], dst[1])
+    return cv2.getAffineTransform(src, dst)
+
+
+def warp_crop(
+    image: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    out_wh: tuple[int, int],
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """Affine crop (bilinear, constant border 0) of ``image`` (H, W, C) uint8 → (h, w, C) uint8."""
+    m = warp_matrix(center, scale, out_wh)
+    return cv2.warpAffine(
+        image, m, out_wh, dst=out, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )  # fmt: skip
+
+
+def normalize_crop(crop_rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(h, w, 3) uint8 RGB crop → (3, h, w) float32, BGR channel order, (v − mean)/std.
+
+    Equal to the reference's BGR conversion followed by float64 normalisation, cast to float32.
+    """
+    h, w = crop_rgb.shape[:2]
+    if out is None:
+        out = np.empty((3, h, w), np.float32)
+    planes = cv2.split(crop_rgb)
+    for c in range(3):
+        cv2.LUT(planes[2 - c], NORM_LUTS[c], dst=out[c])
+    return out
+
+
+def crop_and_normalize(
+    frame_rgb: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    input_hw: tuple[int, int] = (384, 288),
+    padding: float = PADDING,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All DWPose preprocessing of the people in one frame.
+
+    Args:
+        frame_rgb: (H, W, 3) uint8 RGB.
+        boxes_xyxy: (N, 4) pixels.
+        input_hw: model input (h, w).
+        padding: box padding (1.25).
+        out: optional (N, 3, h, w) float32 buffer to fill.
+
+    Returns:
+        (N, 3, h, w) float32 model input, centers (N, 2) float32, aspect-fixed scales (N, 2)
+        float32 (what back-projection needs).
+    """
+    h, w = input_hw
+    centers, scales = box_to_center_scale(boxes_xyxy, padding)
+    scales = fix_aspect(scales, w / h)
+    n = centers.shape[0]
+    if out is None:
+        out = np.empty((n, 3, h, w), np.float32)
+    crop = np.empty((h, w, 3), np.uint8)
+    for i in range(n):
+        warp_crop(frame_rgb, centers[i], scales[i], (w, h), out=crop)
+        normalize_crop(crop, out=out[i])
+    return out, centers, scales
