@@ -1,3 +1,4 @@
+# ruff: noqa: UP006, UP045 - TorchScript compiles typing.List/Dict/Optional annotations
 """A tiny NLF multi-person TorchScript stand-in with NLF's interface and a planted, decodable answer.
 
 ``build_nlf_standin(path)`` scripts :class:`NLFStandIn` and saves it with ``torch.jit.save``
@@ -41,7 +42,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
-from typing import Dict, List, Optional  # noqa: UP035 - TorchScript needs typing generics
+from typing import Dict, List, Optional  # noqa: UP035
 
 import numpy as np
 import torch
@@ -113,9 +114,7 @@ def _regions(image: Tensor, max_detections: int) -> Tensor:
         rows = torch.nonzero(occ[:, s:e].any(1)).flatten()
         y0 = int(rows[0])
         y1 = int(rows[-1]) + 1
-        boxes.append(
-            torch.tensor([float(s), float(y0), float(e - s), float(y1 - y0), 0.9])
-        )
+        boxes.append(torch.tensor([float(s), float(y0), float(e - s), float(y1 - y0), 0.9]))
         areas.append(float((e - s) * (y1 - y0)))
     if len(boxes) == 0:
         return torch.zeros((0, 5), dtype=torch.float32)

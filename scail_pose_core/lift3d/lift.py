@@ -99,9 +99,7 @@ def _check_model(model: Any) -> None:
         )
 
 
-def _run_batch(
-    model: Any, images_nhwc: np.ndarray, options: LiftOptions
-) -> list[np.ndarray]:
+def _run_batch(model: Any, images_nhwc: np.ndarray, options: LiftOptions) -> list[np.ndarray]:
     """One model call on a uint8 (n, H, W, 3) batch → n arrays (k, 24, 3) float32 mm."""
     import torch
 

@@ -97,8 +97,7 @@ def iter_frames(frames: np.ndarray | Iterable[np.ndarray]) -> Iterator[np.ndarra
             arr = arr[None]
         if arr.ndim != 4 or arr.shape[-1] != 3:
             raise InputError(
-                f"frames {index}..: expected uint8 RGB frames (T, H, W, 3), got shape "
-                f"{arr.shape}"
+                f"frames {index}..: expected uint8 RGB frames (T, H, W, 3), got shape {arr.shape}"
             )
         if arr.dtype != np.uint8:
             raise InputError(

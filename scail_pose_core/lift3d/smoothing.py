@@ -122,7 +122,6 @@ class _quiet_nanmedian:  # noqa: N801 - used as a context manager
 
 def _fill_gaps(x: np.ndarray, valid: np.ndarray, max_gap: int) -> tuple[np.ndarray, np.ndarray]:
     """Linear interpolation of interior invalid runs ≤ max_gap in a 1-joint track x (T, 3)."""
-    t = x.shape[0]
     filled = valid.copy()
     if max_gap <= 0 or valid.sum() < 2:
         return x, filled
