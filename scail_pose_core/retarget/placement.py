@@ -8,9 +8,10 @@ driver's root), both (T, 24, 3) camera-space mm. Steps:
    that joint and slow.
 3. Horizontal root displacement (relative to the first valid frame) scaled by the leg-length
    ratio: a character with uniformly scaled legs then keeps a planted foot exactly in place.
-4. Vertical offset per frame so that every foot joint in contact is at the driver's height (the
-   character walks on the driver's floor; no floating, no sinking); frames without contact
-   interpolate the offset linearly between the nearest contact frames.
+4. Vertical offset per frame so that the foot joints in contact are at the driver's height (the
+   character walks on the driver's floor; no floating, no sinking): per side the toe (foot)
+   joint when it touches, else the ankle; the mean over both sides in double support. Frames
+   without contact interpolate the offset linearly between the nearest contact frames.
 5. If the character leaves the frame where the driver did not, the whole motion is pushed back
    in depth (one constant offset along +z) until it fits again.
 """
@@ -39,7 +40,8 @@ class PlacementOptions:
         up: "auto" (driver's mean pelvis→neck axis) or "camera" (camera −y).
         keep_in_frame: push the motion back in depth when it leaves the frame more than the
             driver did.
-        frame_margin_px: tolerance of the in-frame test (pixels).
+        frame_margin_frac: tolerance of the in-frame test, as a fraction of max(H, W): the
+            character may reach this far beyond both the frame and the driver's own reach.
     """
 
     contact_height_mm: float = 40.0
@@ -47,7 +49,7 @@ class PlacementOptions:
     ground_percentile: float = 5.0
     up: str = "auto"
     keep_in_frame: bool = True
-    frame_margin_px: float = 2.0
+    frame_margin_frac: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -179,10 +181,15 @@ def place(
     h_drv = drv[:, cj] @ up
     h_new = out[:, cj] @ up
     diff = h_drv - h_new
-    n_c = contacts.sum(axis=1)
+    # a foot joint (toes) in contact is preferred over its ankle: while the heel lifts, the toes
+    # are the planted point and the ankle rotates about them
+    use = contacts.copy()
+    use[:, 0] &= ~contacts[:, 2]
+    use[:, 1] &= ~contacts[:, 3]
+    n_c = use.sum(axis=1)
     have = n_c > 0
     c = np.zeros(drv.shape[0])
-    c[have] = (np.where(contacts, diff, 0.0).sum(axis=1)[have]) / n_c[have]
+    c[have] = (np.where(use, diff, 0.0).sum(axis=1)[have]) / n_c[have]
     if have.any():
         c = _interp_offsets(c, have, v)
         report["contact_frames"] = int(have.sum())
@@ -198,7 +205,7 @@ def place(
     # 3) keep in frame
     report["depth_push_mm"] = 0.0
     if options.keep_in_frame:
-        push = _depth_push(drv, out, v, camera, options.frame_margin_px)
+        push = _depth_push(drv, out, v, camera, options.frame_margin_frac * max(camera.size_hw))
         if push > 0:
             out[v, :, 2] += push
             report["depth_push_mm"] = float(push)
