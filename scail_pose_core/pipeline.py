@@ -464,6 +464,38 @@ def _reference_frame(
     return PoseFrame(detections=det, pose2d=p2, pose3d=p3)
 
 
+def frames_after_4n1(n: int, mode: str) -> int:
+    """Rendered frame count for ``mode``: "none" → n, "trim" → largest 4k+1 ≤ n, "pad" →
+    smallest 4k+1 ≥ n (SCAIL's VAE wants 4k+1 frames)."""
+    if mode not in FRAMES_4N1:
+        raise InputError(f"frames_4n1 must be one of {', '.join(FRAMES_4N1)}, got {mode!r}")
+    if n <= 0 or mode == "none":
+        return max(n, 0)
+    if mode == "trim":
+        return ((n - 1) // 4) * 4 + 1
+    return -(-(n - 1) // 4) * 4 + 1
+
+
+def _to_rgb(rgba: object, output_size: str, full_hw: tuple[int, int]) -> np.ndarray:
+    """A rendered RGBA chunk (t, H, W, 4) → uint8 RGB (t, h, w, 3) at the output size.
+
+    The alpha channel is dropped (the reference's moviepy writer drops it too: RGB on black).
+    Half size: bilinear, align_corners False, no antialias (SCAIL's ``smpl_downsample``), done
+    here when the renderer returned full-size frames.
+    """
+    a = rgba.numpy() if hasattr(rgba, "numpy") and not isinstance(rgba, np.ndarray) else rgba
+    a = np.asarray(a)
+    if a.dtype != np.uint8:
+        a = np.rint(np.clip(a.astype(np.float32) * 255.0, 0, 255)).astype(np.uint8)
+    if output_size == "half" and tuple(a.shape[1:3]) == tuple(full_hw):
+        from .media.frames import float_to_uint8
+        from .render.output import rgba_to_image_mask
+
+        img, _mask = rgba_to_image_mask(a, "half")
+        return np.ascontiguousarray(float_to_uint8(img).numpy())
+    return np.ascontiguousarray(a[..., :3])
+
+
 def _render_chunks(
     seq: PoseSequence,
     options: PipelineOptions,
@@ -472,28 +504,40 @@ def _render_chunks(
     units: int,
     stats: dict,
 ) -> Iterator[np.ndarray]:
-    """Rendered uint8 RGB chunks (t, H, W, 3), advancing ``units`` progress over the frames."""
+    """Rendered uint8 RGB chunks (t, H, W, 3), advancing ``units`` progress over the frames.
+
+    4n+1: "trim" renders only the first frames, "pad" repeats the last rendered frame.
+    """
     from .render import RenderOptions, iter_render_rgba
 
+    n_out = frames_after_4n1(len(seq), options.frames_4n1)
+    rseq = seq if n_out >= len(seq) else replace(seq, frames=seq.frames[:n_out])
     ropts = RenderOptions(
         backend=options.render_backend,
         device=options.device,
-        output_size=options.output_size,
-        frames_4n1=options.frames_4n1,
+        output_size="full",
+        frames_4n1="none",
         palette=palette,
         chunk_size=options.chunk_size,
     )
     t0 = time.perf_counter()
     n = 0
-    per_frame = units / max(len(seq), 1)
+    per_frame = units / max(n_out, 1)
     reported = 0
-    for rgba in iter_render_rgba(seq, ropts, check_cancel=prog.check_cancel):
-        rgb = np.ascontiguousarray(np.asarray(rgba)[..., :3])
+    last = None
+    for rgba in iter_render_rgba(rseq, ropts, check_cancel=prog.check_cancel):
+        rgb = _to_rgb(rgba, options.output_size, seq.size_hw)
+        if rgb.shape[0] == 0:
+            continue
         n += rgb.shape[0]
+        last = rgb[-1:]
         target = min(units, int(round(n * per_frame)))
         prog.advance(target - reported)
         reported = target
         yield rgb
+    if n < n_out and last is not None:
+        yield np.repeat(last, n_out - n, axis=0)
+        n = n_out
     prog.advance(units - reported)
     stats["render"] = {"seconds": time.perf_counter() - t0, "frames": n}
 

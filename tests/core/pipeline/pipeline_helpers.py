@@ -36,3 +36,107 @@ def make_example(tmp_path: Path) -> Path:
     make_video(d / "driving.mp4")
     make_image(d / "ref_image.jpg")
     return d
+
+
+# --------------------------------------------------------------------------------------------
+# stand-in models and frames with a "person" they find
+# --------------------------------------------------------------------------------------------
+
+#: Where the planted person stands in a 512×896 (H×W) frame: pixels xyxy.
+PERSON_BOX_512x896 = (360.0, 80.0, 540.0, 460.0)
+
+
+def person_box(size_hw: tuple[int, int]) -> tuple[float, float, float, float]:
+    """The planted person box scaled to a frame of ``size_hw`` (pixels xyxy)."""
+    h, w = size_hw
+    x1, y1, x2, y2 = PERSON_BOX_512x896
+    return (x1 * w / 896, y1 * h / 512, x2 * w / 896, y2 * h / 512)
+
+
+def figure_frames(
+    n: int,
+    size_hw: tuple[int, int] = (512, 896),
+    start: int = 0,
+    blank: tuple[int, ...] = (),
+    markers: bool = True,
+) -> np.ndarray:
+    """(n, H, W, 3) uint8: black frames with a grey "person" filling :func:`person_box`
+    (the NLF stand-in finds exactly that region) and the DWPose stand-in's colour markers.
+
+    Frames whose global index (``start`` + i) is in ``blank`` are all black (nobody there).
+    A faint frame counter in the top-left pixel row keeps frames distinct.
+    """
+    h, w = size_hw
+    x1, y1, x2, y2 = (int(round(v)) for v in person_box(size_hw))
+    one = np.zeros((h, w, 3), np.uint8)
+    one[y1:y2, x1:x2] = 70
+    if markers:
+        from standin_onnx import draw_person_markers
+
+        draw_person_markers(one, (x1, y1, x2, y2))
+    out = np.repeat(one[None], n, axis=0)
+    for i in range(n):
+        if start + i in blank:
+            out[i] = 0
+    return out
+
+
+def build_standin_models(
+    models_dir: Path,
+    size_hw: tuple[int, int] = (512, 896),
+    boxes: list[tuple[float, float, float, float]] | None = None,
+    dwpose_mode: str = "markers",
+) -> Path:
+    """Write the YOLOX, DWPose and NLF stand-ins under their real file names in ``models_dir``.
+
+    The YOLOX stand-in "detects" ``boxes`` (frame pixels of a ``size_hw`` frame; default: the
+    planted person; ``[]`` = nobody) in every frame.
+    """
+    from standin_nlf import build_nlf_standin
+    from standin_onnx import build_dwpose_standin, build_yolox_standin
+
+    from scail_pose_core.detection.yolox import letterbox_ratio
+    from scail_pose_core.weights import WEIGHTS
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    r, _ = letterbox_ratio(size_hw)
+    boxes = [person_box(size_hw)] if boxes is None else boxes
+    build_yolox_standin(
+        models_dir / WEIGHTS["yolox_l"].filename,
+        [[v * r for v in b] for b in boxes],
+        dynamic_batch=True,
+    )
+    build_dwpose_standin(models_dir / WEIGHTS["dwpose"].filename, mode=dwpose_mode)
+    build_nlf_standin(models_dir / WEIGHTS["nlf"].filename)
+    return models_dir
+
+
+def load_standin_models(models_dir: Path, **kwargs):
+    """Build the stand-ins (see :func:`build_standin_models`) and load them for the pipeline."""
+    from scail_pose_core.pipeline import PipelineModels
+
+    build_standin_models(models_dir, **kwargs)
+    return PipelineModels.load(models_dir, device="cpu")
+
+
+def write_figure_video(
+    path: Path,
+    n: int,
+    size_hw: tuple[int, int] = (512, 896),
+    fps: float = 25.0,
+    blank: tuple[int, ...] = (),
+) -> Path:
+    """An mp4 of :func:`figure_frames` (lossless enough for the stand-ins: crf 0)."""
+    from scail_pose_core.media.video import write_video
+
+    def chunks():
+        for s in range(0, n, 32):
+            yield figure_frames(min(32, n - s), size_hw, start=s, blank=blank)
+
+    write_video(path, chunks(), fps=fps, crf=0)
+    return path
+
+
+def lit_fraction(frames: np.ndarray, threshold: int = 24) -> np.ndarray:
+    """(T,) fraction of pixels of each frame brighter than ``threshold`` in any channel."""
+    return (np.asarray(frames).max(axis=-1) > threshold).mean(axis=(1, 2))

@@ -1,0 +1,211 @@
+"""The single-person job end to end with stand-in models (YOLOX, DWPose, NLF stand-ins).
+
+The stand-ins plant known answers: YOLOX "detects" the planted box in every frame, DWPose reads
+colour markers, NLF finds the non-black region of its masked input and places a 1.7 m T-pose
+there (tests/standin_nlf.py). So frames drawn with :func:`figure_frames` have a person whose 3D
+pelvis projects to the box centre, and all-black frames have nobody.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import shared_path
+from pipeline_helpers import (
+    figure_frames,
+    lit_fraction,
+    load_standin_models,
+    person_box,
+    write_figure_video,
+)
+
+from scail_pose_core.errors import Cancelled, InputError
+from scail_pose_core.formats import load_sequence, save_sequence
+from scail_pose_core.media.video import probe_video, read_video
+from scail_pose_core.pipeline import PipelineOptions, run_single
+
+SMALL = (256, 448)  # a small landscape target (multiples of 32) keeps the render quick
+
+
+@pytest.fixture(scope="module")
+def models_small(tmp_path_factory):
+    return load_standin_models(tmp_path_factory.mktemp("m_small"), size_hw=SMALL)
+
+
+@pytest.fixture(scope="module")
+def models_full(tmp_path_factory):
+    return load_standin_models(tmp_path_factory.mktemp("m_full"), size_hw=(512, 896))
+
+
+@pytest.fixture(scope="module")
+def models_nobody(tmp_path_factory):
+    return load_standin_models(tmp_path_factory.mktemp("m_none"), size_hw=SMALL, boxes=[])
+
+
+def _opts(**kw) -> PipelineOptions:
+    return PipelineOptions(resolution=SMALL, chunk_size=4, device="cpu", **kw)
+
+
+def test_array_in_file_out(models_small, tmp_path: Path) -> None:
+    frames = figure_frames(9, SMALL, blank=(4,))
+    calls: list[tuple[int, int]] = []
+    out = tmp_path / "out.mp4"
+    res = run_single(
+        frames, None, models_small, _opts(), lambda d, t: calls.append((d, t)), None, out
+    )
+    assert res.output_path == out and out.is_file() and res.frames is None
+    assert res.frame_count == 9 and res.size_hw == SMALL and res.fps == 16.0
+    info = probe_video(out)
+    assert info.frame_count == 9 and info.size_hw == SMALL and info.fps == pytest.approx(16.0)
+    # progress: monotone, ends at its total, total covers extraction and rendering
+    dones = [d for d, _ in calls]
+    assert dones == sorted(dones) and calls[-1][0] == calls[-1][1] >= 18
+    seq = res.sequence
+    assert len(seq) == 9 and seq.size_hw == SMALL and seq.meta["job"] == "single"
+    # the planted person: 3D pelvis projects to the box centre; frame 4 (black) has nobody
+    h, w = SMALL
+    x1, y1, x2, y2 = person_box(SMALL)
+    for i, f in enumerate(seq.frames):
+        if i == 4:
+            assert f.pose3d.num_people == 0
+            continue
+        assert f.pose3d.num_people == 1 and f.pose2d.num_people == 1
+        u, v = seq.camera.project(f.pose3d.joints_mm[0, 0].astype(np.float64))
+        assert abs(u - (x1 + x2) / 2) < 2 and abs(v - (y1 + y2) / 2) < 2
+    # rendered: a skeleton everywhere except the empty frame, which is black
+    video, _ = read_video(out)
+    lit = lit_fraction(video)
+    assert lit[4] < 1e-3 and (np.delete(lit, 4) > 0.005).all()
+
+
+def test_file_in_with_resize_crop_and_orientation(models_small, tmp_path: Path) -> None:
+    # 2:1 landscape input → resized to height 256, centre-cropped to 448 wide
+    src = write_figure_video(tmp_path / "land.mp4", 5, size_hw=(240, 480))
+    res = run_single(src, None, models_small, _opts(), output=tmp_path / "a.mp4")
+    assert probe_video(tmp_path / "a.mp4").size_hw == SMALL == res.sequence.size_hw
+    assert res.sequence.meta["source_size_hw"] == [240, 480]
+    # portrait (and square) input → portrait target (W, H swapped)
+    src = write_figure_video(tmp_path / "port.mp4", 3, size_hw=(480, 272))
+    res = run_single(src, None, models_small, _opts(), output=None)
+    chunks = list(res.frames)
+    assert sum(c.shape[0] for c in chunks) == 3
+    assert chunks[0].shape[1:] == (448, 256, 3) and res.size_hw == (448, 256)
+
+
+@pytest.mark.parametrize("mode, count", [("none", 7), ("trim", 5), ("pad", 9)])
+def test_lazy_frames_4n1_and_half(models_small, mode: str, count: int) -> None:
+    frames = figure_frames(7, SMALL)
+    res = run_single(frames, None, models_small, _opts(frames_4n1=mode, output_size="half"))
+    assert res.output_path is None and res.size_hw == (128, 224)
+    chunks = list(res.frames)
+    total = np.concatenate(chunks)
+    assert total.shape == (count, 128, 224, 3) and total.dtype == np.uint8
+    assert len(res.sequence) == 7  # the sequence keeps every extracted frame
+    if mode == "pad":
+        np.testing.assert_array_equal(total[-1], total[6])
+
+
+def test_reference_api_policy_samples_65_frames(models_small, tmp_path: Path) -> None:
+    src = write_figure_video(tmp_path / "long.mp4", 70, size_hw=SMALL, blank=(69,))
+    res = run_single(
+        src, None, models_small, _opts(frame_count_policy="reference_api", chunk_size=16),
+        output=tmp_path / "o.mp4",
+    )  # fmt: skip
+    assert res.frame_count == 65 and len(res.sequence) == 65
+    idx = res.sequence.meta["frame_indices"]
+    assert idx == [int(v) for v in np.linspace(0, 69, 65)]
+    assert res.sequence.frames[-1].pose3d.num_people == 0  # source frame 69 (black) kept last
+
+
+def test_no_person_anywhere_is_a_clear_error(models_nobody, tmp_path: Path) -> None:
+    out = tmp_path / "o.mp4"
+    with pytest.raises(InputError, match="no person was found in any of the 4 frames"):
+        run_single(figure_frames(4, SMALL), None, models_nobody, _opts(), output=out)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_frame_zero_without_person_does_not_crash(models_small) -> None:
+    frames = figure_frames(5, SMALL, blank=(0, 1))
+    res = run_single(frames, None, models_small, _opts())
+    video = np.concatenate(list(res.frames))
+    lit = lit_fraction(video)
+    assert lit[0] < 1e-3 and lit[1] < 1e-3 and (lit[2:] > 0.005).all()
+
+
+def test_cancel_leaves_no_file(models_small, tmp_path: Path) -> None:
+    calls = {"n": 0}
+
+    def cancel_in_render() -> None:
+        calls["n"] += 1
+        if calls["n"] > 6:  # past extraction (2 chunks) into the render
+            raise Cancelled("stop")
+
+    out = tmp_path / "o.mp4"
+    with pytest.raises(Cancelled):
+        run_single(
+            figure_frames(12, SMALL), None, models_small, _opts(), None, cancel_in_render, out
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_camera_fit_with_a_reference_image(models_small, tmp_path: Path) -> None:
+    ref = figure_frames(1, (512, 896))[
+        0
+    ]  # same figure, larger: resized to the target like the video
+    res = run_single(figure_frames(5, SMALL), ref, models_small, _opts(retarget="camera_fit"))
+    assert res.sequence.meta["retarget"]["mode"] == "camera_fit"
+    assert sum(c.shape[0] for c in res.frames) == 5
+    with pytest.raises(InputError, match="reference image"):
+        run_single(figure_frames(2, SMALL), None, models_small, _opts(retarget="camera_fit"))
+
+
+def test_sequence_saves_and_reloads(models_small, tmp_path: Path) -> None:
+    res = run_single(figure_frames(3, SMALL), None, models_small, _opts())
+    for ext in ("npz", "json"):
+        p = save_sequence(res.sequence, tmp_path / f"s.{ext}")
+        back = load_sequence(p)
+        assert len(back) == 3 and back.size_hw == SMALL and back.fps == 16.0
+        np.testing.assert_allclose(
+            back.frames[1].pose3d.joints_mm, res.sequence.frames[1].pose3d.joints_mm
+        )
+
+
+def test_memory_does_not_grow_with_frames(models_small) -> None:
+    """Python/numpy peak memory (tracemalloc) of 240 frames ≈ that of 60 frames.
+
+    Keeping the frames (even the cropped 256×448 ones, 344 kB each) would add > 60 MB over the
+    180 extra frames; the per-frame pose data is a few kB.
+    """
+    import tracemalloc
+
+    def peak(n: int) -> int:
+        def chunks():
+            for s in range(0, n, 16):
+                yield figure_frames(min(16, n - s), SMALL, start=s)
+
+        tracemalloc.start()
+        tracemalloc.reset_peak()
+        res = run_single(chunks(), None, models_small, _opts(chunk_size=16))
+        for _ in res.frames:
+            pass
+        _, p = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return p
+
+    peak(16)  # warm-up (lazy imports, caches)
+    p60, p240 = peak(60), peak(240)
+    assert p240 - p60 < 8 * 2**20, (p60, p240)
+
+
+def test_scail_001_landscape_896x512(models_full, tmp_path: Path) -> None:
+    video = shared_path("media", "scail_001_driving.mp4")
+    info = probe_video(video)
+    assert info.size_hw == (1080, 2048) and info.frame_count == 65
+    out = tmp_path / "rendered.mp4"
+    res = run_single(video, None, models_full, PipelineOptions(device="cpu"), output=out)
+    o = probe_video(out)
+    assert o.size_hw == (512, 896) and o.frame_count == 65 and o.fps == pytest.approx(16.0)
+    assert res.sequence.size_hw == (512, 896) and len(res.sequence) == 65
+    assert all(f.pose3d.num_people == 1 for f in res.sequence.frames)
