@@ -174,6 +174,13 @@ def load_onnx_model(
     ort = import_onnxruntime()
     available = list(ort.get_available_providers())
     requested = list(providers) if providers is not None else default_providers(available)
+    if CUDA_PROVIDER in requested and CUDA_PROVIDER not in available:
+        LOGGER.warning(
+            "%s: the CUDA provider was requested but this onnxruntime build has none "
+            "(onnxruntime %s lists %s); running on the CPU. For the GPU: %s",
+            role, getattr(ort, "__version__", "?"), available, FIX_CLASH,
+        )  # fmt: skip
+        requested = [p_ for p_ in requested if p_ in available] or [CPU_PROVIDER]
     so = session_options
     if so is None:
         so = ort.SessionOptions()
