@@ -15,7 +15,10 @@ Pairs above the gate (``max_cost``, relaxed by ``gap_relax`` per missing frame) 
 matched; the rest are matched by ``scipy.optimize.linear_sum_assignment``. Depth separates
 people whose 2D paths cross; velocity carries tracks through short occlusions. A track that is
 not matched keeps its id reserved ("missing", never given to someone else) for up to
-``max_missing_frames``; after that it is retired and its id is never reused.
+``max_missing_frames``; after that it is retired and its id is never reused. When the number
+of identities is known (``fixed_ids`` or ``max_ids`` reached), people left over after the gated
+matching are matched to the left-over tracks by elimination (a person re-appearing far from
+where they vanished keeps their id).
 """
 
 from __future__ import annotations
@@ -245,7 +248,18 @@ class IdentityTracker:
                 else:
                     cost[i, j] = e
         ids = np.full((n,), -1, np.int32)
-        for i, j in match(cost, gate):
+        pairs = match(cost, gate)
+        full = self.fixed or (o.max_ids is not None and self.next_id >= o.max_ids)
+        if full and len(pairs) < min(len(self.tracks), n):
+            # Every identity already exists, so an unmatched person can only be one of the
+            # unmatched (e.g. long-occluded) tracks: match those by elimination, ungated.
+            used_r = {i for i, _ in pairs}
+            used_c = {j for _, j in pairs}
+            free_r = [i for i in range(len(self.tracks)) if i not in used_r]
+            free_c = [j for j in range(n) if j not in used_c]
+            sub = cost[np.ix_(free_r, free_c)]
+            pairs += [(free_r[a], free_c[b]) for a, b in match(sub, INFEASIBLE / 2)]
+        for i, j in pairs:
             ids[j] = self.tracks[i].track_id
             self._absorb(self.tracks[i], observations[j])
         if not self.fixed:
@@ -257,9 +271,10 @@ class IdentityTracker:
                 self._absorb(tr, observations[j])
                 self.tracks.append(tr)
                 ids[j] = tr.track_id
-            self.tracks = [
-                t for t in self.tracks if self.frame - t.last_frame <= o.max_missing_frames
-            ]
+            if o.max_ids is None:  # with a cap, ids stay reserved for good
+                self.tracks = [
+                    t for t in self.tracks if self.frame - t.last_frame <= o.max_missing_frames
+                ]
         return ids
 
     def _cue_weight(self, tr: _Track, ob: Observation) -> float:
