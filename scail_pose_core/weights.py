@@ -419,7 +419,7 @@ def _hub_download(spec: WeightSpec, target: Path, progress: ProgressFn | None) -
         raise MissingWeightsError(f"huggingface_hub is not installed ({exc})") from exc
     staging = target / f".{spec.filename}.{uuid.uuid4().hex[:12]}.download"
     kwargs: dict = {"local_dir": staging, "local_files_only": is_offline()}
-    if progress is not None and "tqdm_class" in inspect.signature(hf_hub_download).parameters:
+    if progress is not None and _accepts(hf_hub_download, "tqdm_class"):  # newer huggingface_hub
         kwargs["tqdm_class"] = _progress_tqdm(progress)
     try:
         try:
@@ -439,13 +439,26 @@ def _hub_download(spec: WeightSpec, target: Path, progress: ProgressFn | None) -
     return dest
 
 
+def _accepts(fn: Callable[..., object], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
 def _progress_tqdm(progress: ProgressFn):
     from tqdm.auto import tqdm
 
     class _Forward(tqdm):  # type: ignore[misc, valid-type]
+        """Forwards byte counts to ``progress`` (also when the bar itself is disabled)."""
+
+        _done = 0
+
         def update(self, n=1):
             out = super().update(n)
-            progress(int(self.n), int(self.total or 0))
+            self._done += int(n or 0)
+            progress(self._done, int(self.total or 0))
             return out
 
     return _Forward

@@ -208,6 +208,11 @@ def _fake_hub(payload: bytes, record: dict):
         )
         p = Path(local_dir) / filename
         _put(p, payload)
+        if kw.get("tqdm_class") is not None:  # the bar huggingface_hub would drive
+            bar = kw["tqdm_class"](total=len(payload), disable=True)
+            bar.update(len(payload) // 2)
+            bar.update(len(payload) - len(payload) // 2)
+            bar.close()
         return str(p)
 
     return fake_hf_hub_download
@@ -227,8 +232,13 @@ def test_hub_download_is_checked_and_moved(
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", _fake_hub(payload, record))
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     target = tmp_path / "models" / "detection"
-    got = W.resolve_weight("yolox_l", None, [target], allow_download=True)
+    seen: list[tuple[int, int]] = []
+    got = W.resolve_weight(
+        "yolox_l", None, [target], allow_download=True, progress=lambda d, t: seen.append((d, t))
+    )
     assert got == target / "yolox_l.onnx" and got.read_bytes() == payload
+    half = len(payload) // 2
+    assert seen[:2] == [(half, len(payload)), (len(payload), len(payload))]
     assert record["repo_id"] == "yzd-v/DWPose" and record["filename"] == "yolox_l.onnx"
     assert record["offline"] is False
     assert Path(record["local_dir"]).parent == target  # staged next to the destination
