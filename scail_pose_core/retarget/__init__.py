@@ -321,11 +321,11 @@ def _apply_fit(
         tr.joints[:, list(camera_fit.SHIFT_JOINTS)], k0, res.camera
     )  # (T, 3, 2)
     shifts[~tr.valid3d] = 0.0
-    for i in np.flatnonzero(tr.valid2d):
-        face, body = camera_fit.face_scale_person(tr.face[i], tr.body[i], ratio)
-        tr.face[i], tr.body[i], tr.lhand[i], tr.rhand[i] = camera_fit.align_person_2d(
-            face, body, tr.lhand[i], tr.rhand[i], shifts[i], seq.size_hw, (res.m, res.m * res.s)
-        )
+    v = tr.valid2d
+    face, body = camera_fit.face_scale_person(tr.face[v], tr.body[v], ratio)
+    tr.face[v], tr.body[v], tr.lhand[v], tr.rhand[v] = camera_fit.align_person_2d(
+        face, body, tr.lhand[v], tr.rhand[v], shifts[v], seq.size_hw, (res.m, res.m * res.s)
+    )
 
 
 def _camera_as_3d_map(joints: np.ndarray, res: CameraFitResult, k0: Camera) -> np.ndarray:
@@ -377,33 +377,31 @@ def _retarget_track(
 # writing results back
 
 
-def _replace_person2d(p2: Pose2D, k: int, tr: _Track, i: int) -> tuple[np.ndarray, ...]:
-    body, face = np.array(p2.body_norm), np.array(p2.face_norm)
-    lh, rh = np.array(p2.lhand_norm), np.array(p2.rhand_norm)
-    body[k], face[k], lh[k], rh[k] = tr.body[i], tr.face[i], tr.lhand[i], tr.rhand[i]
-    return body, face, lh, rh
-
-
 def _frame_with(fr: PoseFrame, tr: _Track, i: int, only: bool, joints: np.ndarray | None):
     """A new frame with the character's results at its slots (``only``: keep just that person)."""
     p3, p2, det = fr.pose3d, fr.pose2d, fr.detections
     k3, k2 = int(tr.slot3d[i]), int(tr.slot2d[i])
     if p3 is not None and k3 >= 0:
-        if only:
-            p3 = p3.select([k3])
-            k3 = 0
+        sl = slice(k3, k3 + 1) if only else slice(None)
+        jm = p3.joints_mm[sl]
         if joints is not None and tr.valid3d[i]:
-            jm = np.array(p3.joints_mm)
-            jm[k3] = joints[i]
-            p3 = Pose3D(jm, p3.present, p3.track_ids)
+            jm = np.array(jm)
+            jm[0 if only else k3] = joints[i]
+        if only or jm is not p3.joints_mm:
+            p3 = Pose3D(jm, p3.present[sl], p3.track_ids[sl])
     if p2 is not None and k2 >= 0:
         if only:
-            p2 = p2.select([k2])
-            k2 = 0
-        body, face, lh, rh = _replace_person2d(p2, k2, tr, i)
+            sl = slice(k2, k2 + 1)
+            body, face = tr.body[i][None], tr.face[i][None]
+            lh, rh = tr.lhand[i][None], tr.rhand[i][None]
+        else:
+            sl = slice(None)
+            body, face = np.array(p2.body_norm), np.array(p2.face_norm)
+            lh, rh = np.array(p2.lhand_norm), np.array(p2.rhand_norm)
+            body[k2], face[k2], lh[k2], rh[k2] = tr.body[i], tr.face[i], tr.lhand[i], tr.rhand[i]
         p2 = Pose2D(
-            body, p2.body_scores, face, p2.face_scores, lh, p2.lhand_scores, rh,
-            p2.rhand_scores, p2.track_ids,
+            body, p2.body_scores[sl], face, p2.face_scores[sl], lh, p2.lhand_scores[sl], rh,
+            p2.rhand_scores[sl], p2.track_ids[sl],
         )  # fmt: skip
     if only and det is not None and len(det) > 1:
         det = type(det)(det.boxes_xyxy[:1], det.scores[:1])

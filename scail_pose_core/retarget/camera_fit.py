@@ -266,11 +266,18 @@ def _invisible(points: np.ndarray) -> np.ndarray:
 
 
 def _anchor(points: np.ndarray, index: int) -> np.ndarray:
-    """points[index], or the mean of the visible points when that one is invisible."""
-    inv = _invisible(points)
-    if not inv[index] or inv.all():
-        return points[index]
-    return points[~inv].mean(axis=0)
+    """points[..., index, :], or the mean of the visible points where that one is invisible.
+
+    Args:
+        points: (..., N, 2). Returns (..., 1, 2).
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    inv = _invisible(pts)
+    vis = ~inv
+    n = vis.sum(axis=-1, keepdims=True)
+    mean = np.where(vis[..., None], pts, 0.0).sum(axis=-2) / np.maximum(n, 1)
+    use_mean = inv[..., index] & (n[..., 0] > 0)
+    return np.where(use_mean[..., None], mean, pts[..., index, :])[..., None, :]
 
 
 def scale_about(points: np.ndarray, center: np.ndarray, sx: float, sy: float) -> np.ndarray:
@@ -279,6 +286,11 @@ def scale_about(points: np.ndarray, center: np.ndarray, sx: float, sy: float) ->
     c = np.asarray(center, dtype=np.float64)
     out = (pts - c) * np.array([sx, sy]) + c
     return np.where(_invisible(pts)[..., None], op.INVISIBLE, out)
+
+
+def _row(a: np.ndarray, i: int) -> np.ndarray:
+    """a[..., i:i+1, :] (keeps the point axis for broadcasting)."""
+    return a[..., i : i + 1, :]
 
 
 def shift_points(points: np.ndarray, delta_norm: np.ndarray) -> np.ndarray:
@@ -291,10 +303,10 @@ def shift_points(points: np.ndarray, delta_norm: np.ndarray) -> np.ndarray:
 def face_scale_person(
     face: np.ndarray, body: np.ndarray, ratio: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Scale one person's face about face point 30 and body about body point 0 (§6.4).
+    """Scale faces about face point 30 and bodies about body point 0 (§6.4).
 
     Args:
-        face: (68, 2), body: (24, 2) normalised.
+        face: (..., 68, 2), body: (..., 24, 2) normalised (leading axes: frames/persons).
 
     Returns:
         (face, body) scaled. Invisible face points stay −1 (the reference moves them, but they
@@ -305,7 +317,7 @@ def face_scale_person(
     f = np.asarray(face, dtype=np.float64)
     b = np.asarray(body, dtype=np.float64)
     face_out = scale_about(f, _anchor(f, FACE_CENTER), ratio, ratio)
-    body_out = (b - b[0]) * ratio + b[0]
+    body_out = (b - _row(b, 0)) * ratio + _row(b, 0)
     return face_out, body_out
 
 
@@ -321,8 +333,9 @@ def align_person_2d(
     """Shift face/body by Δ(head), hands by Δ(wrists), then scale hands about the wrist (§5.6).
 
     Args:
-        face (68, 2), body (24, 2), lhand (21, 2), rhand (21, 2): normalised points of one person.
-        shifts_px: (3, 2) pixel shifts for SMPL 15 (head), 20 (L wrist), 21 (R wrist).
+        face (..., 68, 2), body (..., 24, 2), lhand (..., 21, 2), rhand (..., 21, 2): normalised
+            points (leading axes: frames/persons).
+        shifts_px: (..., 3, 2) pixel shifts for SMPL 15 (head), 20 (L wrist), 21 (R wrist).
         size_hw: (H, W) to normalise the shifts.
         hand_scale_xy: (scale_x, scale_y), the reference uses (m, m·s).
 
@@ -333,10 +346,10 @@ def align_person_2d(
     """
     h, w = size_hw
     d = np.asarray(shifts_px, dtype=np.float64) / np.array([w, h], np.float64)
-    face_o = shift_points(face, d[0])
-    body_o = np.asarray(body, dtype=np.float64) + d[0]
-    lh = shift_points(lhand, d[1])
-    rh = shift_points(rhand, d[2])
+    face_o = shift_points(face, _row(d, 0))
+    body_o = np.asarray(body, dtype=np.float64) + _row(d, 0)
+    lh = shift_points(lhand, _row(d, 1))
+    rh = shift_points(rhand, _row(d, 2))
     sx, sy = hand_scale_xy
     lh = scale_about(lh, _anchor(lh, 0), sx, sy)
     rh = scale_about(rh, _anchor(rh, 0), sx, sy)
