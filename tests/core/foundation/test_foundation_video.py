@@ -156,3 +156,40 @@ def test_read_image_errors(tmp_path: Path) -> None:
         read_image(tmp_path / "none.jpg")
     with pytest.raises(InputError, match="is a folder"):
         read_image(tmp_path)
+
+
+def test_frame_count_without_container_count(tmp_path: Path) -> None:
+    """Matroska stores no frame count: probe_video counts the packets instead."""
+    av = pytest.importorskip("av")
+    path = tmp_path / "clip.mkv"
+    with av.open(str(path), "w", format="matroska") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 32, 16, "yuv420p"
+        for img in _pattern(7, 16, 32):
+            for pkt in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    with av.open(str(path)) as c:
+        assert not c.streams.video[0].frames  # the fallback is really exercised
+    info = probe_video(path)
+    assert (info.frame_count, info.size_hw, info.fps) == (7, (16, 32), pytest.approx(10.0))
+    assert sum(ch.shape[0] for ch in iter_video_chunks(path, chunk_size=3)) == 7
+
+
+def test_scail_driving_frame_resize_crop() -> None:
+    """The reference preprocessing of the real clip: 2048×1080 → 970×512 → crop left 37."""
+    from scail_pose_core.geometry import plan_resize_crop, target_size_for
+    from scail_pose_core.media import resize_crop
+
+    path = shared_path("media", "scail_001_driving.mp4")
+    frames = next(iter_video_chunks(path, chunk_size=2))
+    target = target_size_for(frames.shape[1:3])
+    g = plan_resize_crop(frames.shape[1:3], target)
+    assert (target, g.resized_hw, g.left, g.top) == ((512, 896), (512, 970), 37, 0)
+    out = resize_crop(frames, g)
+    assert out.shape == (2, 512, 896, 3)
+    # a centre crop of a uniformly shrunk frame keeps the average colour of the cropped region
+    x0, x1 = round(37 * 2048 / 970), round((37 + 896) * 2048 / 970)
+    src_mean = frames[:, :, x0:x1].reshape(-1, 3).mean(0)
+    np.testing.assert_allclose(out.reshape(-1, 3).mean(0), src_mean, atol=1.0)
