@@ -334,3 +334,16 @@ def test_retarget_rebuild_degenerate_bone():
     lengths = np.full(24, 100.0)
     out = bones.rebuild(j, lengths)
     np.testing.assert_allclose(bones.bone_lengths(out)[:, 1:], 100.0, atol=1e-9)
+
+
+def test_retarget_carphone_motion_lengths_and_directions():
+    mo = json.loads(shared_path("motion", "carphone.json").read_text())
+    motion = np.array([f[0] for f in mo["frames"]], np.float64)
+    target = _target("chibi", bones.typical_lengths(motion))
+    seq = PoseSequence(_sequence(motion).frames, HW, float(mo["fps"]))
+    out = retarget(seq, _reference(motion, target), RetargetOptions("bone_lengths"))
+    res = _joints(out)
+    assert np.abs(bones.bone_lengths(res) - target)[:, 1:].max() < 1.0
+    a, b = bones.bone_vectors(res)[:, 1:], bones.bone_vectors(motion)[:, 1:]
+    cos = np.sum(a * b, -1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+    assert np.degrees(np.arccos(np.clip(cos, -1, 1))).max() < 0.5
