@@ -202,7 +202,8 @@ def lift_to_3d(
             )
         if queue is None:
             size_hw = (int(frame.shape[0]), int(frame.shape[1]))
-            queue = BatchQueue(options.batch_size, size_hw)
+            total_boxes = sum(len(d) for d in dets)
+            queue = BatchQueue(max(1, min(options.batch_size, total_boxes)), size_hw)
         for bi, box in enumerate(dets[fi].boxes_xyxy):
             bounds = expanded_box_px(box, size_hw, options.margin_x, options.margin_y)
             write_masked(frame, bounds, queue.slot((fi, bi)))
@@ -261,7 +262,10 @@ def _lift_whole_images(
 
     for i, frame in enumerate(iter_frames(frames)):
         if queue is None:
-            queue = BatchQueue(options.batch_size, (int(frame.shape[0]), int(frame.shape[1])))
+            cap = options.batch_size
+            if isinstance(frames, np.ndarray) and frames.ndim == 4:
+                cap = max(1, min(cap, int(frames.shape[0])))
+            queue = BatchQueue(cap, (int(frame.shape[0]), int(frame.shape[1])))
         queue.slot(i)[...] = frame
         if queue.full:
             flush()
