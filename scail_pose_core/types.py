@@ -38,14 +38,20 @@ def _check(
     ``None`` in ``shape`` matches any size. The message names the field, the shape seen and the
     shape expected.
     """
-    a = np.array(arr, dtype=dtype, copy=True) if dtype is not None else np.array(arr, copy=True)
-    ok = a.ndim == len(shape) and all(
-        e is None or e == s for e, s in zip(shape, a.shape, strict=False)
-    )
-    if not ok:
+    if (
+        isinstance(arr, np.ndarray)
+        and not arr.flags.writeable
+        and (dtype is None or arr.dtype == dtype)
+    ):
+        a = arr  # already validated and frozen (e.g. taken from another instance): no copy
+    else:
+        a = np.array(arr, dtype=dtype, copy=True)
+        a.setflags(write=False)
+    if a.ndim != len(shape) or any(
+        e is not None and e != s for e, s in zip(shape, a.shape, strict=False)
+    ):
         want = "(" + ", ".join("any" if e is None else str(e) for e in shape) + ")"
         raise InputError(f"{owner}.{name}: expected shape {want}, got {tuple(a.shape)}")
-    a.setflags(write=False)
     return a
 
 
