@@ -53,3 +53,15 @@ def pick_preview_frames(n: int, limit: int = 8) -> list[int]:
     if n <= limit:
         return list(range(n))
     return sorted({round(i * (n - 1) / (limit - 1)) for i in range(limit)})
+
+
+def iter_uint8_chunks(image: torch.Tensor, chunk: int = 32, name: str = "images"):
+    """IMAGE [B,H,W,C] -> uint8 (t,H,W,3) chunks, converted lazily (bounded extra memory)."""
+    image_to_uint8(image[:1], name)  # validates the whole batch's layout up front
+    for start in range(0, int(image.shape[0]), chunk):
+        yield image_to_uint8(image[start : start + chunk], name)
+
+
+def frame_size(image: torch.Tensor) -> tuple[int, int]:
+    """(H, W) of an IMAGE batch."""
+    return int(image.shape[1]), int(image.shape[2])

@@ -1,0 +1,219 @@
+"""Every node run the way ComfyUI runs it (schema, widget validation, execute) with stand-in
+models whose answers are planted (tests/standin_*.py), on a small synthetic video."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from comfy_nodes_support import (
+    FRAME_HW,
+    PERSON_BOX,
+    ValidationError,
+    figure_frames,
+    run_node,
+    to_image,
+)
+
+T = 5
+
+
+@pytest.fixture(scope="module")
+def video():
+    return to_image(figure_frames(T))
+
+
+@pytest.fixture(scope="module")
+def models(node_classes, standin_models):
+    dw = run_node(node_classes["ScailPoseLoadDWPose"], provider="CPU")[0]
+    nlf = run_node(node_classes["ScailPoseLoadNLF"], device="cpu")[0]
+    return dw, nlf
+
+
+@pytest.fixture(scope="module")
+def poses2d(node_classes, models, video):
+    return run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0], images=video)[0]
+
+
+@pytest.fixture(scope="module")
+def poses3d(node_classes, models, video, poses2d):
+    lift = node_classes["ScailPoseNLF3DLift"]
+    return run_node(lift, nlf_model=models[1], images=video, poses=poses2d)[0]
+
+
+def test_loaders_list_files_cache_and_refuse_missing_without_download(node_classes, models):
+    load = node_classes["ScailPoseLoadDWPose"]
+    opts = {i.id: i for i in load.GET_SCHEMA().inputs}["detector_file"].options
+    assert "yolox_l.onnx" in opts and "dw-ll_ucoco_384.onnx" in opts
+    again = run_node(load, provider="CPU")[0]
+    assert again is models[0]  # loaded once, reused
+    assert run_node(node_classes["ScailPoseLoadNLF"], device="cpu")[0] is models[1]
+    sam2 = node_classes["ScailPoseLoadSAM2"]
+    with pytest.raises(FileNotFoundError) as err:  # MissingWeightsError, fast, no network
+        run_node(sam2, model_file="sam2.1_hiera_tiny.pt", device="cpu")
+    assert "sam2" in str(err.value)
+
+
+def test_resize_crop_matches_reference_orientation(node_classes):
+    img = to_image(np.full((2, 300, 500, 3), 200, np.uint8))
+    out = run_node(node_classes["ScailPoseResizeCrop"], images=img, short_side=256, long_side=448)
+    assert tuple(out[0].shape) == (2, 256, 448, 3) and (out[1], out[2]) == (448, 256)
+    portrait = to_image(np.zeros((1, 500, 300, 3), np.uint8))
+    ref = run_node(node_classes["ScailPoseResizeCrop"], images=portrait, short_side=256,
+                   long_side=448, match_to=img)  # fmt: skip
+    assert tuple(ref[0].shape) == (1, 256, 448, 3)  # the video's orientation wins
+
+
+def test_detect_finds_the_planted_person(poses2d):
+    assert len(poses2d) == T and poses2d.size_hw == FRAME_HW
+    for f in poses2d.frames:
+        assert len(f.detections) == 1
+        np.testing.assert_allclose(f.detections.boxes_xyxy[0], PERSON_BOX, atol=2.0)
+        assert f.pose2d.num_people == 1
+
+
+def test_lift_adds_3d_where_the_person_stands(poses3d):
+    for f in poses3d.frames:
+        p3 = f.pose3d
+        assert p3.num_people == 1 and bool(p3.present[0])
+        uv = poses3d.camera.project(p3.joints_mm[0, :1])[0]  # pelvis -> centre of the box
+        cx, cy = (PERSON_BOX[0] + PERSON_BOX[2]) / 2, (PERSON_BOX[1] + PERSON_BOX[3]) / 2
+        assert abs(uv[0] - cx) < 6 and abs(uv[1] - cy) < 6
+
+
+def test_lift_checks_frames_against_poses(node_classes, models, poses2d):
+    other = to_image(figure_frames(T + 1))
+    with pytest.raises(ValueError, match="frames"):
+        run_node(node_classes["ScailPoseNLF3DLift"], nlf_model=models[1], images=other,
+                 poses=poses2d)  # fmt: skip
+
+
+def test_retarget_and_smooth(node_classes, models, poses3d, video):
+    ref = run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0], images=video[:1])[
+        0
+    ]
+    ref = run_node(node_classes["ScailPoseNLF3DLift"], nlf_model=models[1], images=video[:1],
+                   poses=ref)[0]  # fmt: skip
+    out = run_node(node_classes["ScailPoseRetarget3D"], poses=poses3d, reference=ref,
+                   mode="camera_fit")[0]  # fmt: skip
+    assert len(out) == T and "retarget" in out.meta
+    small = run_node(node_classes["ScailPoseResizeCrop"], images=video[:1], short_side=128,
+                     long_side=224)[0]  # fmt: skip
+    ref_small = run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0],
+                         images=small)[0]  # fmt: skip
+    with pytest.raises(ValueError, match="Resize & Crop"):
+        run_node(node_classes["ScailPoseRetarget3D"], poses=poses3d, reference=ref_small)
+    smooth = run_node(node_classes["ScailPoseSmoothPoses"], poses=poses3d)[0]
+    assert len(smooth) == T and smooth is not poses3d
+
+
+def test_render_contract_sizes_4n1_mask_and_preview(node_classes, poses3d):
+    import folder_paths
+
+    render = node_classes["ScailPoseRenderSkeleton"]
+    out = run_node(render, poses=poses3d, output_size="half", frames_4n1="trim")
+    images, mask, count = out[0], out[1], out[2]
+    assert count == 5 and tuple(images.shape) == (5, 128, 224, 3) and images.dtype == torch.float32
+    assert tuple(mask.shape) == (5, 128, 224)
+    assert float(images.max()) <= 1.0 and float(images.mean()) > 0.005  # something drawn
+    flat = run_node(render, poses=poses3d, output_size="full", draw_2d=False)
+    lit = flat[0].amax(dim=-1) > 0  # without the 2D overlay, the mask is exactly what was drawn
+    assert bool(((flat[1] > 0) == lit).all()) and int(lit.sum()) > 500
+    previews = out.ui.as_dict()["images"]
+    assert previews and (Path(folder_paths.get_temp_directory()) / previews[0]["filename"]).exists()
+    full = run_node(render, poses=poses3d, output_size="full", frames_4n1="pad", width=448,
+                    height=256)  # fmt: skip
+    assert tuple(full[0].shape) == (5, 256, 448, 3) and full[2] == 5
+    with pytest.raises(ValidationError, match="multiple of 32"):
+        run_node(render, poses=poses3d, width=450)
+    with pytest.raises(ValueError, match="Resize & Crop"):
+        run_node(render, poses=poses3d, width=512, height=256)
+
+
+def test_preview3d_sends_the_sequence_to_the_viewer(node_classes, poses3d):
+    out = run_node(node_classes["ScailPosePreview3D"], poses=poses3d)
+    payload = out.ui["scail_pose_preview"][0]
+    json.dumps(payload)
+    assert len(payload["frames"]) == T and payload["size_hw"] == list(FRAME_HW)
+    assert len(payload["frames"][0][0][1]) == 72 and len(payload["bones"]) == 13
+
+
+def test_pose_keypoint_round_trip(node_classes, poses2d):
+    kp = run_node(node_classes["ScailPoseToPoseKeypoint"], poses=poses2d)[0]
+    assert kp[0]["canvas_width"] == FRAME_HW[1] and len(kp[0]["people"]) == 1
+    back = run_node(node_classes["ScailPoseFromPoseKeypoint"], pose_keypoint=kp)[0]
+    assert len(back) == T and back.size_hw == FRAME_HW
+    a, b = poses2d.frames[0].pose2d, back.frames[0].pose2d
+    vis = a.body_scores[0, :18] > 0.3
+    np.testing.assert_allclose(a.body_norm[0, :18][vis], b.body_norm[0, :18][vis], atol=2e-3)
+
+
+def test_save_load_export_stay_in_the_output_folder(node_classes, poses3d):
+    import folder_paths
+
+    out_dir = Path(folder_paths.get_output_directory()).resolve()
+    saved = run_node(node_classes["ScailPoseSavePoses"], poses=poses3d, format="npz")
+    rel = saved.ui["text"][0]
+    assert (out_dir / rel).is_file() and rel.startswith("scail_pose/")
+    run_node(node_classes["ScailPoseSavePoses"], poses=poses3d, filename_prefix="a/b")
+    for bad in ("../escape", "/tmp/abs", "x/../../escape"):
+        with pytest.raises(ValueError, match="outside"):
+            run_node(node_classes["ScailPoseSavePoses"], poses=poses3d, filename_prefix=bad)
+    load = node_classes["ScailPoseLoadPoses"]
+    files = {i.id: i for i in load.GET_SCHEMA().inputs}["file"].options
+    assert rel in files and "a/b_00001.json" in files
+    back = run_node(load, file=rel)[0]
+    assert len(back) == T
+    np.testing.assert_allclose(back.frames[2].pose3d.joints_mm, poses3d.frames[2].pose3d.joints_mm)
+    with pytest.raises(ValueError, match="output folder"):
+        load.execute(file="../../etc/passwd")
+    glb = run_node(node_classes["ScailPoseExportGLB"], poses=poses3d)
+    path = out_dir / glb.ui["text"][0]
+    assert path.suffix == ".glb" and path.read_bytes()[:4] == b"glTF"
+
+
+def test_external_masks_give_characters_with_identities(node_classes, models, video, poses2d):
+    h, w = FRAME_HW
+    m = torch.zeros((T, h, w))
+    x1, y1, x2, y2 = (int(v) for v in PERSON_BOX)
+    m[:, y1:y2, x1:x2] = 1.0
+    seg = run_node(node_classes["ScailPoseSAM2SegmentCharacters"], images=video, poses=poses2d,
+                   external_mask_1=m)  # fmt: skip
+    masks, union = seg[0], seg[1]
+    assert masks.num_characters == 1 and tuple(union.shape) == (T, h, w)
+    assert bool((union == m).all())
+    out = run_node(node_classes["ScailPoseNLF3DLift"], nlf_model=models[1], images=video,
+                   poses=poses2d, character_masks=masks)[0]  # fmt: skip
+    assert all(int(f.pose3d.track_ids[0]) == 0 and bool(f.pose3d.present[0]) for f in out.frames)
+    with pytest.raises(ValueError, match="SAM2 model"):
+        run_node(node_classes["ScailPoseSAM2SegmentCharacters"], images=video, poses=poses2d)
+
+
+def test_one_shot_pipeline_node(node_classes, models, video):
+    out = run_node(node_classes["ScailPoseExtractSinglePerson"], video=video,
+                   dwpose_model=models[0], nlf_model=models[1], reference_image=video[:1],
+                   retarget="camera_fit", short_side=256, long_side=448, output_size="half",
+                   frames_4n1="trim")  # fmt: skip
+    images, mask, count, seq = out[0], out[1], out[2], out[3]
+    assert count == 5 and tuple(images.shape) == (5, 128, 224, 3) and len(seq) == T
+    assert float(images.mean()) > 0.005 and tuple(mask.shape) == (5, 128, 224)
+
+
+def test_progress_bar_and_cancel(node_classes, models, video, comfy_kind):
+    if comfy_kind != "fake":
+        pytest.skip("inspects the stand-in's progress records")
+    import comfy.model_management as mm
+    import comfy.utils
+
+    comfy.utils.UPDATES.clear()
+    run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0], images=video)
+    assert comfy.utils.UPDATES and comfy.utils.UPDATES[-1] == (T, T)
+    mm.interrupt_current_processing(True)
+    try:
+        with pytest.raises(mm.InterruptProcessingException):
+            run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0], images=video)
+    finally:
+        mm.interrupt_current_processing(False)
