@@ -104,7 +104,7 @@ def warp_crop(
 
 
 def normalize_crop(crop_rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """(h, w, 3) uint8 RGB crop → (3, h, w) float32, BGR channel order, (v − mean)/std.
+    """(h, w, 3 or 4) uint8 RGB(A) crop → (3, h, w) float32, BGR channel order, (v − mean)/std.
 
     Equal to the reference's BGR conversion followed by float64 normalisation, cast to float32.
     """
@@ -143,8 +143,13 @@ def crop_and_normalize(
     n = centers.shape[0]
     if out is None:
         out = np.empty((n, 3, h, w), np.float32)
-    crop = np.empty((h, w, 3), np.uint8)
+    if n == 0:
+        return out, centers, scales
+    # OpenCV's bilinear warp has a much faster path for 4-channel uint8 than for 3-channel
+    # (about 2.5x here) and gives the same values per channel, so pad to RGBA once per frame.
+    src = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2RGBA) if frame_rgb.shape[2] == 3 else frame_rgb
+    crop = np.empty((h, w, src.shape[2]), np.uint8)
     for i in range(n):
-        warp_crop(frame_rgb, centers[i], scales[i], (w, h), out=crop)
+        warp_crop(src, centers[i], scales[i], (w, h), out=crop)
         normalize_crop(crop, out=out[i])
     return out, centers, scales

@@ -246,3 +246,14 @@ def test_detector_rejects_bad_frames_and_bad_runner_output() -> None:
     bad = YoloxDetector(lambda x: [np.zeros((x.shape[0], 100, 85), np.float32)])
     with pytest.raises(ModelFormatError):
         bad.detect(np.zeros((1, 8, 8, 3), np.uint8))
+
+
+def test_reused_buffer_matches_fresh_preprocessing(rng) -> None:
+    det = YoloxDetector(_CountingRunner(np.zeros((8400, 85), np.float32)), batch_dynamic=True)
+    a = rng.integers(0, 256, (2, 512, 896, 3), dtype=np.uint8)
+    b = rng.integers(0, 256, (2, 512, 896, 3), dtype=np.uint8)
+    c = rng.integers(0, 256, (2, 896, 512, 3), dtype=np.uint8)  # other size: padding rewritten
+    for frames in (a, b, c, a):
+        got, _ = det.preprocess(frames, reuse_buffer=True)
+        want, _ = det.preprocess(frames)
+        np.testing.assert_array_equal(got, want)
