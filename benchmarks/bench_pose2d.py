@@ -237,7 +237,7 @@ def best_of(fn, repeats: int, clock=time.process_time) -> float:
 def stage_split(frames, det: YoloxDetector, est: DWPoseEstimator, repeats: int) -> dict:
     """Per-frame times of our four steps (zero-cost runners; the runner calls are excluded)."""
     t_frames = len(frames)
-    pre_y = best_of(lambda: det.preprocess(frames), repeats)
+    pre_y = best_of(lambda: det.preprocess(frames, reuse_buffer=True), repeats)
     batch, ratios = det.preprocess(frames)
     raw = det.infer(batch)
     dets = det.postprocess(raw, ratios, DetectOptions().thresholds)

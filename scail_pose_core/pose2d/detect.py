@@ -122,7 +122,7 @@ def as_rgb_frames(arr: np.ndarray, what: str = "frames") -> np.ndarray:
     if a.shape[-1] == 4:
         _note_once("rgba", "2D pose: RGBA input, alpha channel dropped")
         return np.ascontiguousarray(a[..., :3])
-    return a
+    return np.ascontiguousarray(a)  # OpenCV needs C-contiguous frames (no copy when they are)
 
 
 def iter_frame_chunks(

@@ -354,3 +354,11 @@ def test_wb133_helper_consistency() -> None:
     for j, src in enumerate(op.OP134_FROM_WB133):
         if src >= 0:
             np.testing.assert_array_equal(xy[0, j], kp[0, src])
+
+
+def test_non_contiguous_frames(detector, estimator) -> None:
+    frame, _, _ = _scene((480, 640))
+    flipped = np.stack([frame, frame])[:, :, ::-1]  # a negative-stride view
+    got = detect_poses(flipped, detector, estimator)[0].pose2d
+    want = detect_poses(flipped.copy(), detector, estimator)[0].pose2d
+    np.testing.assert_array_equal(got.body_norm, want.body_norm)
