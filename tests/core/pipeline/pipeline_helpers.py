@@ -140,3 +140,27 @@ def write_figure_video(
 def lit_fraction(frames: np.ndarray, threshold: int = 24) -> np.ndarray:
     """(T,) fraction of pixels of each frame brighter than ``threshold`` in any channel."""
     return (np.asarray(frames).max(axis=-1) > threshold).mean(axis=(1, 2))
+
+
+_CACHE: dict[tuple, Path] = {}
+
+
+def cached_models_dir(size_hw: tuple[int, int] = (512, 896), nobody: bool = False) -> Path:
+    """A stand-in models folder built once per test session (removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    key = (tuple(size_hw), nobody)
+    if key not in _CACHE:
+        d = Path(tempfile.mkdtemp(prefix="scail_pipeline_models_"))
+        atexit.register(shutil.rmtree, d, True)
+        _CACHE[key] = build_standin_models(d, size_hw=size_hw, boxes=[] if nobody else None)
+    return _CACHE[key]
+
+
+def cached_models(size_hw: tuple[int, int] = (512, 896), nobody: bool = False):
+    """Loaded :class:`PipelineModels` over :func:`cached_models_dir`."""
+    from scail_pose_core.pipeline import PipelineModels
+
+    return PipelineModels.load(cached_models_dir(size_hw, nobody), device="cpu")
