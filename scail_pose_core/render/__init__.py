@@ -1,0 +1,38 @@
+"""RenderSkeleton core: the reference cylinder look (torch / nvdiffrast), 2D overlay, outputs.
+
+Public API:
+    RenderOptions, RenderResult, render_sequence, render_rgba, iter_render_rgba,
+    export_glb, available_backends.
+Lower level (tests, goldens): scene.sequence_capsules, depth.depth_constants,
+    api.render_capsule_frames, draw2d.draw_overlay / composite_overlay.
+"""
+
+from __future__ import annotations
+
+from .api import (
+    RenderOptions,
+    RenderResult,
+    available_backends,
+    iter_render_rgba,
+    render_capsule_frames,
+    render_rgba,
+    render_sequence,
+)
+from .depth import DepthConstants, depth_constants
+from .glb import export_glb
+from .scene import FrameCapsules, sequence_capsules
+
+__all__ = [
+    "DepthConstants",
+    "FrameCapsules",
+    "RenderOptions",
+    "RenderResult",
+    "available_backends",
+    "depth_constants",
+    "export_glb",
+    "iter_render_rgba",
+    "render_capsule_frames",
+    "render_rgba",
+    "render_sequence",
+    "sequence_capsules",
+]
