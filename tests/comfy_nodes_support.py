@@ -34,7 +34,7 @@ def _overrides(cls, name: str) -> bool:
     return func is not None and not getattr(func, "__module__", "").startswith("comfy_api")
 
 
-def validate_widgets(cls, values: dict) -> dict:
+def validate_widgets(cls, values: dict, require_sockets: bool = True) -> dict:
     """Defaults filled in and widget values checked as ComfyUI does; returns the full kwargs."""
     schema = cls.GET_SCHEMA()
     kwargs = dict(values)
@@ -46,7 +46,7 @@ def validate_widgets(cls, values: dict) -> dict:
         if inp.id not in kwargs:
             if default is not None:
                 kwargs[inp.id] = default
-            elif not inp.optional and not hasattr(inp, "default"):
+            elif require_sockets and not inp.optional and not hasattr(inp, "default"):
                 raise ValidationError(f"{schema.node_id}: required input {inp.id} missing")
             continue
         v = kwargs[inp.id]
