@@ -762,8 +762,9 @@ def run_multi(
 
     Native resolution by default (``crop="auto"``); 2D on every frame (streamed); the
     ``max_characters`` largest people of the first frame with someone in it are prompted for
-    SAM2, tracked through the clip, lifted to 3D one character at a time with identity
-    tracking, and rendered together (union of capsules, per-character palettes).
+    SAM2, tracked through the clip, lifted to 3D one character at a time (masked frames), the
+    2D people assigned to characters by mask overlap, and rendered together (union of
+    capsules, per-character palettes).
 
     The reference image is only validated (the reference's multi job does not use it).
     The whole clip is held in memory as uint8 at the working size (SAM2 tracks over it).
@@ -826,18 +827,18 @@ def run_multi(
     stats["detect"] = {"seconds": time.perf_counter() - t0, "frames": len(pose_frames)}
     if not pose_frames:
         raise InputError(f"{src.name}: no frames could be read; check that the video plays")
-    first = next(
-        (i for i, pf in enumerate(pose_frames) if pf.detections is not None and len(pf.detections)),
-        None,
-    )
-    if first is None:
+    if not any(pf.detections is not None and len(pf.detections) for pf in pose_frames):
         raise _no_person_error(src.name, len(pose_frames))
     all_frames = np.concatenate(kept, axis=0)
     del kept
-    seq = _multi_extract(all_frames, pose_frames, first, models, options, prog, units, stats)
+    seq = _multi_extract(all_frames, pose_frames, models, options, prog, units, stats)
     del all_frames
     if not any(_has_person(f) for f in seq.frames):
-        raise _no_person_error(src.name, len(seq))
+        raise InputError(
+            f"no character could be lifted to 3D in {src.name}: the segmentation masks were "
+            "empty or NLF found nobody inside them; check the video (people clearly visible "
+            "on the first frames) or try the single-person job"
+        )
     seq = replace(
         seq,
         fps=float(options.fps),
@@ -848,7 +849,6 @@ def run_multi(
             "source_fps": src.fps,
             "source_size_hw": list(src.size_hw),
             "frame_indices": keep.tolist() if keep is not None else None,
-            "first_frame_with_people": int(first),
             "options": _options_meta(options),
         },
     )
@@ -858,43 +858,40 @@ def run_multi(
 def _multi_extract(
     frames: np.ndarray,
     pose_frames: list[PoseFrame],
-    first: int,
     models: PipelineModels,
     options: PipelineOptions,
     prog: _Progress,
     units: int,
     stats: dict,
 ) -> PoseSequence:
-    """SAM2 masks from the first frame with people, then per-character 3D (§7 steps 2–6).
+    """SAM2 masks prompted on the first frame with people, then per-character 3D (§7 2–6).
 
-    Frames before ``first`` have nobody to track: they stay empty (render black).
+    Frames before the prompt frame have empty masks: nobody is rendered there.
     """
-    from .segment import SegmentOptions, extract_characters, segment_characters
+    from .segment import ExtractOptions, SegmentOptions, extract_characters, segment_characters
 
     t0 = time.perf_counter()
-    sub = frames[first:]
     masks = segment_characters(
-        sub,
-        pose_frames[first],
+        frames,
+        pose_frames,
         models.segmenter,
-        SegmentOptions(max_characters=int(options.max_characters)),
+        SegmentOptions(max_characters=int(options.max_characters), chunk_size=options.chunk_size),
         progress=_sub_progress(prog, units),
         check_cancel=prog.check_cancel,
     )
-    stats["segment"] = {"seconds": time.perf_counter() - t0, "frames": int(sub.shape[0])}
+    stats["segment"] = {"seconds": time.perf_counter() - t0, "frames": int(frames.shape[0])}
     t0 = time.perf_counter()
     seq = extract_characters(
-        sub,
+        frames,
         masks,
-        pose_frames[first:],
+        pose_frames,
         models.nlf,
+        ExtractOptions(chunk_size=options.chunk_size, fps=float(options.fps)),
         progress=_sub_progress(prog, units),
         check_cancel=prog.check_cancel,
     )
-    stats["lift"] = {"seconds": time.perf_counter() - t0, "frames": int(sub.shape[0])}
-    if first:
-        empty = PoseFrame(detections=None, pose2d=Pose2D.empty(), pose3d=Pose3D.empty())
-        seq = replace(seq, frames=(empty,) * first + tuple(seq.frames))
+    del masks
+    stats["lift"] = {"seconds": time.perf_counter() - t0, "frames": int(frames.shape[0])}
     return seq
 
 

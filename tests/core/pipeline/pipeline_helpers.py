@@ -44,12 +44,16 @@ def make_example(tmp_path: Path) -> Path:
 
 #: Where the planted person stands in a 512×896 (H×W) frame: pixels xyxy.
 PERSON_BOX_512x896 = (360.0, 80.0, 540.0, 460.0)
+#: A second, smaller person to the left (multi-character tests).
+SECOND_BOX_512x896 = (100.0, 160.0, 220.0, 440.0)
 
 
-def person_box(size_hw: tuple[int, int]) -> tuple[float, float, float, float]:
+def person_box(
+    size_hw: tuple[int, int], box: tuple[float, ...] = PERSON_BOX_512x896
+) -> tuple[float, float, float, float]:
     """The planted person box scaled to a frame of ``size_hw`` (pixels xyxy)."""
     h, w = size_hw
-    x1, y1, x2, y2 = PERSON_BOX_512x896
+    x1, y1, x2, y2 = box
     return (x1 * w / 896, y1 * h / 512, x2 * w / 896, y2 * h / 512)
 
 
@@ -59,21 +63,23 @@ def figure_frames(
     start: int = 0,
     blank: tuple[int, ...] = (),
     markers: bool = True,
+    two: bool = False,
 ) -> np.ndarray:
     """(n, H, W, 3) uint8: black frames with a grey "person" filling :func:`person_box`
     (the NLF stand-in finds exactly that region) and the DWPose stand-in's colour markers.
 
-    Frames whose global index (``start`` + i) is in ``blank`` are all black (nobody there).
-    A faint frame counter in the top-left pixel row keeps frames distinct.
+    With ``two`` a second person stands at :data:`SECOND_BOX_512x896`. Frames whose global
+    index (``start`` + i) is in ``blank`` are all black (nobody there).
     """
     h, w = size_hw
-    x1, y1, x2, y2 = (int(round(v)) for v in person_box(size_hw))
     one = np.zeros((h, w, 3), np.uint8)
-    one[y1:y2, x1:x2] = 70
-    if markers:
-        from standin_onnx import draw_person_markers
+    for box in (PERSON_BOX_512x896, SECOND_BOX_512x896)[: 2 if two else 1]:
+        x1, y1, x2, y2 = (int(round(v)) for v in person_box(size_hw, box))
+        one[y1:y2, x1:x2] = 70
+        if markers:
+            from standin_onnx import draw_person_markers
 
-        draw_person_markers(one, (x1, y1, x2, y2))
+            draw_person_markers(one, (x1, y1, x2, y2))
     out = np.repeat(one[None], n, axis=0)
     for i in range(n):
         if start + i in blank:
@@ -86,6 +92,7 @@ def build_standin_models(
     size_hw: tuple[int, int] = (512, 896),
     boxes: list[tuple[float, float, float, float]] | None = None,
     dwpose_mode: str = "markers",
+    two: bool = False,
 ) -> Path:
     """Write the YOLOX, DWPose and NLF stand-ins under their real file names in ``models_dir``.
 
@@ -100,7 +107,8 @@ def build_standin_models(
 
     models_dir.mkdir(parents=True, exist_ok=True)
     r, _ = letterbox_ratio(size_hw)
-    boxes = [person_box(size_hw)] if boxes is None else boxes
+    if boxes is None:
+        boxes = [person_box(size_hw)] + ([person_box(size_hw, SECOND_BOX_512x896)] if two else [])
     build_yolox_standin(
         models_dir / WEIGHTS["yolox_l"].filename,
         [[v * r for v in b] for b in boxes],
@@ -145,22 +153,59 @@ def lit_fraction(frames: np.ndarray, threshold: int = 24) -> np.ndarray:
 _CACHE: dict[tuple, Path] = {}
 
 
-def cached_models_dir(size_hw: tuple[int, int] = (512, 896), nobody: bool = False) -> Path:
+def cached_models_dir(
+    size_hw: tuple[int, int] = (512, 896), nobody: bool = False, two: bool = False
+) -> Path:
     """A stand-in models folder built once per test session (removed at exit)."""
     import atexit
     import shutil
     import tempfile
 
-    key = (tuple(size_hw), nobody)
+    key = (tuple(size_hw), nobody, two)
     if key not in _CACHE:
         d = Path(tempfile.mkdtemp(prefix="scail_pipeline_models_"))
         atexit.register(shutil.rmtree, d, True)
-        _CACHE[key] = build_standin_models(d, size_hw=size_hw, boxes=[] if nobody else None)
+        _CACHE[key] = build_standin_models(
+            d, size_hw=size_hw, boxes=[] if nobody else None, two=two
+        )
     return _CACHE[key]
 
 
-def cached_models(size_hw: tuple[int, int] = (512, 896), nobody: bool = False):
-    """Loaded :class:`PipelineModels` over :func:`cached_models_dir`."""
+def cached_models(
+    size_hw: tuple[int, int] = (512, 896), nobody: bool = False, two: bool = False, segmenter=None
+):
+    """Loaded :class:`PipelineModels` over :func:`cached_models_dir` (+ ``segmenter``)."""
     from scail_pose_core.pipeline import PipelineModels
 
-    return PipelineModels.load(cached_models_dir(size_hw, nobody), device="cpu")
+    m = PipelineModels.load(cached_models_dir(size_hw, nobody, two), device="cpu")
+    m.segmenter = segmenter
+    return m
+
+
+class BoxSegmenter:
+    """A SAM2 stand-in with ``Sam2Segmenter.track``'s interface: each character's mask is the
+    non-black pixels inside its prompt box, in every frame from the prompt frame on."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def track(self, frames, prompts, chunk_size=32, offload_state_to_cpu=False, progress=None,
+              check_cancel=None):  # fmt: skip
+        n = len(frames)
+        h, w = np.asarray(frames[0]).shape[:2]
+        self.calls.append({"frames": n, "prompts": list(prompts)})
+        for s in range(0, n, chunk_size):
+            e = min(n, s + chunk_size)
+            out = np.zeros((e - s, len(prompts), h, w), bool)
+            for i in range(s, e):
+                lit = np.asarray(frames[i]).max(axis=-1) > 0
+                for c, p in enumerate(prompts):
+                    if i < p.frame_index or p.box_xyxy is None:
+                        continue
+                    x1, y1, x2, y2 = (int(round(v)) for v in p.box_xyxy)
+                    out[i - s, c, y1:y2, x1:x2] = lit[y1:y2, x1:x2]
+            if check_cancel is not None:
+                check_cancel()
+            if progress is not None:
+                progress(e, n)
+            yield s, out
