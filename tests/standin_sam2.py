@@ -31,12 +31,19 @@ def require_sam2() -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def tiny_segmenter(image_size: int = 256, seed: int = 0):
-    """A cached :class:`Sam2Segmenter` (tiny SAM 2.1, random weights, CPU)."""
+def tiny_segmenter(image_size: int = 256, seed: int = 0, short_memory: bool = False):
+    """A cached :class:`Sam2Segmenter` (tiny SAM 2.1, random weights, CPU).
+
+    ``short_memory`` shrinks the memory bank (3 mask memories, 4 object pointers) so that a
+    short clip already exceeds the memory window (tests of the pruning).
+    """
     require_sam2()
     from scail_pose_core.segment import Sam2Segmenter
 
-    return Sam2Segmenter.random_weights("tiny", image_size=image_size, device="cpu", seed=seed)
+    extra = ("++model.num_maskmem=3", "++model.max_obj_ptrs_in_encoder=4") if short_memory else ()
+    return Sam2Segmenter.random_weights(
+        "tiny", image_size=image_size, device="cpu", seed=seed, hydra_overrides=extra
+    )
 
 
 def save_random_checkpoint(path: Path, size: str = "tiny", seed: int = 0) -> Path:

@@ -246,10 +246,14 @@ def masks_from_external(
     if len(ids) != c:
         raise InputError(f"masks_from_external: {c} characters but {len(ids)} character_ids")
     order = np.argsort(ids, kind="stable")
-    empty = ~m.any(axis=(0, 2, 3))
-    for k in np.flatnonzero(empty):
+    empty = [k for k in range(c) if not any(m[s : s + 64, k].any() for s in range(0, t, 64))]
+    for k in empty:
         LOGGER.warning("character %d has an empty mask in every frame: it will be absent", ids[k])
-    return CharacterMasks(m[:, order], np.asarray(ids, np.int32)[order], source="external")
+    if np.array_equal(order, np.arange(c)):
+        ordered = m  # no copy: a disk-backed (memmap) mask array stays on disk
+    else:
+        ordered = m[:, order]
+    return CharacterMasks(ordered, np.asarray(ids, np.int32)[order], source="external")
 
 
 def _binarize(a: np.ndarray) -> np.ndarray:

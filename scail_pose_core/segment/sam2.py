@@ -172,9 +172,10 @@ class Sam2Segmenter:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def _build(cls, size: str, device: str, image_size: int | None):
+    def _build(cls, size: str, device: str, image_size: int | None, extra: Sequence[str] = ()):
         build_sam, _ = import_sam2()
         overrides = [] if image_size is None else [f"++model.image_size={int(image_size)}"]
+        overrides += list(extra)
         pred = build_sam.build_sam2_video_predictor(
             SAM2_SIZES[size].config,
             ckpt_path=None,
@@ -239,15 +240,23 @@ class Sam2Segmenter:
 
     @classmethod
     def random_weights(
-        cls, size: str = "tiny", image_size: int = 256, device: str = "cpu", seed: int = 0
+        cls,
+        size: str = "tiny",
+        image_size: int = 256,
+        device: str = "cpu",
+        seed: int = 0,
+        hydra_overrides: Sequence[str] = (),
     ) -> Sam2Segmenter:
-        """A model from the shipped config with random weights (tests, benchmarks)."""
+        """A model from the shipped config with random weights (tests, benchmarks).
+
+        ``hydra_overrides`` are extra config overrides such as ``"++model.num_maskmem=3"``.
+        """
         import torch
 
         key = normalize_size(size)
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            pred = cls._build(key, "cpu", image_size)
+            pred = cls._build(key, "cpu", image_size, hydra_overrides)
         dev = resolve_torch_device(device)
         return cls(pred.to(dev).eval(), key, dev)
 
