@@ -46,7 +46,7 @@ class DWPoseDetect(io.ComfyNode):
                                  tooltip="When YOLOX finds nobody, run DWPose on the whole "
                                          "frame (the reference does)."),
             ],
-            outputs=[PoseSequenceIO.Output("poses", tooltip="2D poses and boxes per frame.")],
+            outputs=[PoseSequenceIO.Output("poses", display_name="poses", tooltip="2D poses and boxes per frame.")],
         )  # fmt: skip
 
     @classmethod

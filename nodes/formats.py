@@ -33,7 +33,7 @@ class ToPoseKeypoint(io.ComfyNode):
             description="Converts the 2D poses to POSE_KEYPOINT (OpenPose JSON in pixels, one "
                         "dict per frame), for ControlNet-aux and core pose nodes.",
             inputs=[PoseSequenceIO.Input("poses", tooltip="Poses with 2D keypoints.")],
-            outputs=[PoseKeypointIO.Output("pose_keypoint", tooltip="OpenPose-style frames.")],
+            outputs=[PoseKeypointIO.Output("pose_keypoint", display_name="pose_keypoint", tooltip="OpenPose-style frames.")],
         )  # fmt: skip
 
     @classmethod
@@ -59,7 +59,7 @@ class FromPoseKeypoint(io.ComfyNode):
                 io.Int.Input("height", default=0, min=0, max=8192,
                              tooltip="Canvas height; 0 = the frames' canvas_height."),
             ],
-            outputs=[PoseSequenceIO.Output("poses", tooltip="2D poses per frame.")],
+            outputs=[PoseSequenceIO.Output("poses", display_name="poses", tooltip="2D poses per frame.")],
         )  # fmt: skip
 
     @classmethod
@@ -107,7 +107,7 @@ class LoadPoses(io.ComfyNode):
                         "ComfyUI's output folder.",
             inputs=[io.Combo.Input("file", options=files,
                                    tooltip="A .json/.npz file under the output folder.")],
-            outputs=[PoseSequenceIO.Output("poses", tooltip="The loaded sequence.")],
+            outputs=[PoseSequenceIO.Output("poses", display_name="poses", tooltip="The loaded sequence.")],
         )  # fmt: skip
 
     @classmethod

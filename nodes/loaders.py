@@ -113,7 +113,7 @@ class LoadDWPose(io.ComfyNode):
                                        "your onnxruntime build has it, else CPU."),
                 io.Boolean.Input("download_if_missing", default=False, tooltip=DOWNLOAD_TOOLTIP),
             ],
-            outputs=[DWPoseModelIO.Output("dwpose_model", tooltip="YOLOX + DWPose pair, "
+            outputs=[DWPoseModelIO.Output("dwpose_model", display_name="dwpose_model", tooltip="YOLOX + DWPose pair, "
                                           "for Detect Poses (DWPose).")],
         )  # fmt: skip
 
@@ -161,7 +161,7 @@ class LoadNLF(io.ComfyNode):
                                tooltip="auto = ComfyUI's device (GPU when there is one)."),
                 io.Boolean.Input("download_if_missing", default=False, tooltip=DOWNLOAD_TOOLTIP),
             ],
-            outputs=[NLFModelIO.Output("nlf_model", tooltip="NLF model, for Lift Poses to 3D.")],
+            outputs=[NLFModelIO.Output("nlf_model", display_name="nlf_model", tooltip="NLF model, for Lift Poses to 3D.")],
         )  # fmt: skip
 
     @classmethod
@@ -203,7 +203,7 @@ class LoadSAM2(io.ComfyNode):
                                tooltip="auto = ComfyUI's device (GPU when there is one)."),
                 io.Boolean.Input("download_if_missing", default=False, tooltip=DOWNLOAD_TOOLTIP),
             ],
-            outputs=[SAM2ModelIO.Output("sam2_model",
+            outputs=[SAM2ModelIO.Output("sam2_model", display_name="sam2_model",
                                         tooltip="SAM2 model, for Segment Characters (SAM2).")],
         )  # fmt: skip
 

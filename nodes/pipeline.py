@@ -59,10 +59,10 @@ class ExtractSinglePerson(io.ComfyNode):
                                tooltip="Make the frame count 4n+1 (trim or pad)."),
             ],
             outputs=[
-                io.Image.Output("images", tooltip="Rendered pose video [frames, H, W, 3]."),
-                io.Mask.Output("mask", tooltip="Where the skeleton was drawn."),
-                io.Int.Output("frame_count", tooltip="Frames rendered."),
-                PoseSequenceIO.Output("poses", tooltip="The extracted poses (for preview, "
+                io.Image.Output("images", display_name="images", tooltip="Rendered pose video [frames, H, W, 3]."),
+                io.Mask.Output("mask", display_name="mask", tooltip="Where the skeleton was drawn."),
+                io.Int.Output("frame_count", display_name="frame_count", tooltip="Frames rendered."),
+                PoseSequenceIO.Output("poses", display_name="poses", tooltip="The extracted poses (for preview, "
                                                        "saving or another render)."),
             ],
         )  # fmt: skip

@@ -34,8 +34,8 @@ class ResizeCrop(io.ComfyNode):
             ],
             outputs=[
                 io.Image.Output("resized", display_name="images", tooltip="Resized and cropped frames."),
-                io.Int.Output("width", tooltip="Output width in pixels."),
-                io.Int.Output("height", tooltip="Output height in pixels."),
+                io.Int.Output("width", display_name="width", tooltip="Output width in pixels."),
+                io.Int.Output("height", display_name="height", tooltip="Output height in pixels."),
             ],
         )  # fmt: skip
 

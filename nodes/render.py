@@ -63,10 +63,10 @@ class RenderSkeleton(io.ComfyNode):
                                        "built-in torch renderer."),
             ],
             outputs=[
-                io.Image.Output("images", tooltip="Pose video, RGB on black, [frames, H, W, 3]."),
-                io.Mask.Output("mask", tooltip="Where the 3D skeleton was drawn (alpha > 0), [frames, H, W]; the 2D "
+                io.Image.Output("images", display_name="images", tooltip="Pose video, RGB on black, [frames, H, W, 3]."),
+                io.Mask.Output("mask", display_name="mask", tooltip="Where the 3D skeleton was drawn (alpha > 0), [frames, H, W]; the 2D "
                                               "face/hands overlay is not part of it."),
-                io.Int.Output("frame_count", tooltip="Frames rendered (for num_frames / length)."),
+                io.Int.Output("frame_count", display_name="frame_count", tooltip="Frames rendered (for num_frames / length)."),
             ],
         )  # fmt: skip
 

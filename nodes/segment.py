@@ -46,9 +46,9 @@ class SAM2SegmentCharacters(io.ComfyNode):
                 *ext,
             ],
             outputs=[
-                CharacterMasksIO.Output("character_masks",
+                CharacterMasksIO.Output("character_masks", display_name="character_masks",
                                         tooltip="Per-character masks, for Lift Poses to 3D."),
-                io.Mask.Output("mask", tooltip="Union of all characters' masks per frame."),
+                io.Mask.Output("mask", display_name="mask", tooltip="Union of all characters' masks per frame."),
             ],
         )  # fmt: skip
 

@@ -285,6 +285,14 @@ def node_io(node_type: str, node_classes: dict) -> tuple[list[tuple], list[tuple
     return ins, outs
 
 
+def output_label(node_type: str, index: int, node_classes: dict) -> str:
+    """The socket name ComfyUI shows: display_name, else the type."""
+    if node_type in FOREIGN:
+        return FOREIGN[node_type]["outputs"][index][0]
+    out = node_classes[node_type].GET_SCHEMA().outputs[index]
+    return out.display_name or str(out.io_type)
+
+
 def _output_slot(outs: list[tuple], name: str) -> int:
     return [o[0] for o in outs].index(name)
 
@@ -319,8 +327,13 @@ def build_ui(nodes: list[dict], node_classes: dict) -> dict:
             if kind in (W, "ui"):
                 values.append(given.get(name, default))
         ui_outputs = [
-            {"name": name, "type": typ, "links": out_links.get((n["id"], k), []), "slot_index": k}
-            for k, (name, typ) in enumerate(outs)
+            {
+                "name": output_label(n["type"], k, node_classes),
+                "type": typ,
+                "links": out_links.get((n["id"], k), []),
+                "slot_index": k,
+            }
+            for k, (_name, typ) in enumerate(outs)
         ]
         ui_nodes.append({
             "id": n["id"], "type": n["type"], "pos": n["pos"], "size": [340, 160], "flags": {},
