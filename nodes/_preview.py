@@ -70,3 +70,24 @@ def preview_payload(seq: PoseSequence, max_frames: int = 300) -> dict:
         "frames": frames,
         "frame_indices": idx,
     }
+
+
+def overlay_frames(images, frames, limit: int = 4):
+    """IMAGE of up to ``limit`` input frames with their person boxes and the 2D face/hands layer
+    (the render's own overlay) drawn on top: the DWPose node's in-node preview."""
+    import cv2
+
+    from ..scail_pose_core.render.draw2d import draw_overlay
+    from . import _convert
+
+    picks = _convert.pick_preview_frames(len(frames), limit)
+    rgb = _convert.image_to_uint8(images[picks])
+    for k, i in enumerate(picks):
+        canvas = rgb[k]
+        layer = draw_overlay(frames[i].pose2d, canvas.shape[:2])
+        np.copyto(canvas, layer, where=layer != 0)
+        dets = frames[i].detections
+        for box in [] if dets is None else dets.boxes_xyxy.round().astype(int):
+            cv2.rectangle(canvas, (int(box[0]), int(box[1])), (int(box[2]), int(box[3])),
+                          (255, 255, 255), 1)  # fmt: skip
+    return _convert.uint8_to_image(rgb)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from comfy_api.latest import io
+from comfy_api.latest import io, ui
 
 from ..scail_pose_core.pipeline import PipelineOptions
 from ..scail_pose_core.pose2d import PEOPLE_MODES, DetectOptions, detect_poses
 from ..scail_pose_core.types import PoseSequence
-from . import _bridge, _convert
+from . import _bridge, _convert, _preview
 from .comfy_types import DWPoseModelIO, PoseSequenceIO
 
 
@@ -62,7 +62,8 @@ class DWPoseDetect(io.ComfyNode):
             progress=_bridge.progress(images.shape[0]), check_cancel=_bridge.check_cancel,
         )  # fmt: skip
         seq = PoseSequence(tuple(frames), size_hw=_convert.frame_size(images), fps=fps)
-        return io.NodeOutput(seq)
+        preview = ui.PreviewImage(_preview.overlay_frames(images, frames), cls=cls)
+        return io.NodeOutput(seq, ui=preview)
 
 
 NODES = [DWPoseDetect]

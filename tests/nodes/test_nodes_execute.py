@@ -217,3 +217,16 @@ def test_progress_bar_and_cancel(node_classes, models, video, comfy_kind):
             run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0], images=video)
     finally:
         mm.interrupt_current_processing(False)
+
+
+def test_detect_shows_boxes_and_2d_on_the_input_frames(node_classes, models, video):
+    import folder_paths
+    from PIL import Image
+
+    out = run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0], images=video)
+    shown = out.ui.as_dict()["images"]
+    assert 1 <= len(shown) <= 4
+    img = np.asarray(Image.open(Path(folder_paths.get_temp_directory()) / shown[0]["filename"]))
+    x1, y1, x2, y2 = (int(round(v)) for v in PERSON_BOX)
+    assert (img[y1, x1 + 5 : x2 - 5] == 255).all()  # the box edge is drawn on the frame
+    assert img.shape[:2] == FRAME_HW
