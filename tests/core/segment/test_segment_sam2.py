@@ -27,6 +27,17 @@ from scail_pose_core.types import Detections, Pose2D, PoseFrame
 H, W = 48, 64
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """The tiny 256-px model gains nothing from threads; on a shared 2-core machine a second
+    thread makes it several times slower (oversubscription)."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _video(t: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 255, (H, W, 3), dtype=np.uint8)
