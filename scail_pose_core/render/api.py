@@ -185,14 +185,14 @@ def render_sequence(
         raise InputError("cannot render an empty pose sequence (0 frames)")
     n_out = frame_count_4n1(n, options.frames_4n1)
     n_render = min(n, n_out)
-    images = torch.empty((n_out, out_h, out_w, 3), dtype=torch.float32)
-    mask = torch.empty((n_out, out_h, out_w), dtype=torch.float32)
+    images = torch.zeros((n_out, out_h, out_w, 3), dtype=torch.float32)
+    mask = torch.zeros((n_out, out_h, out_w), dtype=torch.float32)
     pos = 0
     for rgba in iter_render_rgba(seq, options, progress, check_cancel, (0, n_render)):
-        img, m = rgba_to_image_mask(rgba, options.output_size)
-        images[pos : pos + len(img)] = img
-        mask[pos : pos + len(img)] = m
-        pos += len(img)
+        n_chunk = len(rgba)
+        dst = (images[pos : pos + n_chunk], mask[pos : pos + n_chunk])
+        rgba_to_image_mask(rgba, options.output_size, out=dst)
+        pos += n_chunk
     if n_out > n_render:  # pad by holding the last frame
         images[n_render:] = images[n_render - 1]
         mask[n_render:] = mask[n_render - 1]

@@ -46,6 +46,7 @@ _INT64_MAX = torch.iinfo(torch.int64).max
 #: The reference tracer's step budget; grazing hits (|n·dir| below COS_MARCH) are re-checked.
 MAX_STEPS = 300
 COS_MARCH = 0.05
+NEIGHBOUR_MM = 3 * CAPSULE_RADIUS_MM
 #: Capsules whose nearest point is closer to the camera plane than this are tested full-frame.
 NEAR_PLANE_MM = 1.0
 
@@ -167,22 +168,21 @@ def cull_pairs(ch: _Chunk, cam: CameraParams, radius: float) -> tuple[torch.Tens
     full = visible & (zlo <= NEAR_PLANE_MM)
     proj = visible & ~full
 
-    # conservative projected discs around both endpoints (from their bounding-box corners)
-    signs = torch.tensor(
-        [[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)],
-        dtype=torch.float64, device=dev,
-    )  # fmt: skip
+    # conservative projected discs around both endpoints: for |δ| <= r,
+    # |proj(c + δ) − proj(c)| <= f·r·(c_z + |c_xy|) / (c_z·(c_z − r))
     ends = torch.stack([a64, b64], 1)  # (M, 2, 3)
     safe = ends.clone()
     safe[~proj, :, 2] = 1e6  # keep the maths finite for capsules not projected
-    corners = safe[:, :, None, :] + radius * signs  # (M, 2, 8, 3)
-    pc = _project(corners, cam)  # (M, 2, 8, 2)
+    cz = safe[..., 2]
+    cxy = torch.linalg.vector_norm(safe[..., :2], dim=-1)
+    f = max(cam.fx, cam.fy)
+    rk = f * radius * (cz + cxy) / (cz * (cz - radius)) + 0.5  # (M, 2)
     ce = _project(safe, cam)  # (M, 2, 2)
-    rad = torch.linalg.vector_norm(pc - ce[:, :, None, :], dim=-1).amax(dim=(1, 2)) + 1.5
-    umin = pc[..., 0].amin(dim=(1, 2)) - 1.0
-    umax = pc[..., 0].amax(dim=(1, 2)) + 1.0
-    vmin = pc[..., 1].amin(dim=(1, 2)) - 1.0
-    vmax = pc[..., 1].amax(dim=(1, 2)) + 1.0
+    rad = rk.amax(1)
+    umin = (ce[..., 0] - rk).amin(1)
+    umax = (ce[..., 0] + rk).amax(1)
+    vmin = (ce[..., 1] - rk).amin(1)
+    vmax = (ce[..., 1] + rk).amax(1)
 
     y0 = torch.where(proj, torch.ceil(vmin).clamp(0, h), torch.zeros_like(vmin)).long()
     y1 = torch.where(proj, torch.floor(vmax).clamp(-1, h - 1), torch.full_like(vmin, h - 1)).long()
@@ -223,8 +223,8 @@ def cull_pairs(ch: _Chunk, cam: CameraParams, radius: float) -> tuple[torch.Tens
     band_ok = band_ok & (blo <= bhi)
     lo = torch.where(band_ok, torch.minimum(lo, blo), lo)
     hi = torch.where(band_ok, torch.maximum(hi, bhi), hi)
-    lo = torch.maximum(lo - 1.0, umin[cap])
-    hi = torch.minimum(hi + 1.0, umax[cap])
+    lo = torch.maximum(lo, umin[cap])
+    hi = torch.minimum(hi, umax[cap])
     is_full = full[cap]
     x0 = torch.where(is_full, torch.zeros_like(lo), torch.ceil(lo).clamp(0, w)).long()
     x1 = torch.where(is_full, torch.full_like(hi, w - 1), torch.floor(hi).clamp(-1, w - 1)).long()
@@ -321,7 +321,7 @@ def _capsule_sdf(
 ) -> torch.Tensor:
     pa = p - a
     hh = torch.minimum((pa * u).sum(-1).clamp(min=0), length)
-    return torch.linalg.vector_norm(pa - hh[:, None] * u, dim=-1) - np.float32(radius)
+    return torch.linalg.vector_norm(pa - hh[..., None] * u, dim=-1) - np.float32(radius)
 
 
 def resolve_and_shade(
@@ -348,37 +348,44 @@ def resolve_and_shade(
     px, kb = pix[win], key[win]
     k = kb & ((1 << _KEY_SHIFT) - 1)
     th = (kb >> _KEY_SHIFT).to(torch.int32).view(torch.float32)
-    d = dirs[px % (h * w)]
-    p = th[:, None] * d
-    a, b = ch.a[k], ch.b[k]
-    ab = b - a
+    f32 = np.float32
+    q = px % (h * w)
+    ex = ((q % w).to(torch.float32) - f32(cam.cx)) / f32(cam.fx)
+    ey = ((q // w).to(torch.float32) - f32(cam.cy)) / f32(cam.fy)
+    inv = torch.rsqrt(ex * ex + ey * ey + 1.0)
+    dx, dy, dz = ex * inv, ey * inv, inv  # unit ray direction
+    ab = ch.b - ch.a
     length = torch.linalg.vector_norm(ab, dim=-1)
     u = torch.where(
         length[:, None] > 1e-8, ab / length.clamp(min=1e-30)[:, None], torch.zeros_like(ab)
     )
-    pa = p - a
-    hh = torch.minimum((pa * u).sum(-1).clamp(min=0), length)
-    n = pa - hh[:, None] * u
-    n = n / torch.linalg.vector_norm(n, dim=-1, keepdim=True).clamp(min=1e-20)
-    diff = torch.clamp(-n[:, 2], min=0)
-    hv = -d
-    hv[:, 2] -= 1.0
-    hv = hv / torch.linalg.vector_norm(hv, dim=-1, keepdim=True)
-    spec = torch.clamp((n * hv).sum(-1), min=0) ** SPEC_POWER
-    f32 = np.float32
-    dfac = 1.0 - (p[:, 2] - f32(depth.depth_near)) / (f32(depth.depth_far) - f32(depth.znear))
+    ax, ay, az, ux, uy, uz, lk = torch.cat([ch.a, u, length[:, None]], 1).T.contiguous()[:, k]
+    pax, pay, paz = th * dx - ax, th * dy - ay, th * dz - az  # hit point relative to a
+    hh = torch.minimum((pax * ux + pay * uy + paz * uz).clamp(min=0), lk)
+    nx, ny, nz = pax - hh * ux, pay - hh * uy, paz - hh * uz  # outward normal (unnormalised)
+    inv_n = torch.rsqrt((nx * nx + ny * ny + nz * nz).clamp(min=1e-30))
+    nx, ny, nz = nx * inv_n, ny * inv_n, nz * inv_n
+    diff = torch.clamp(-nz, min=0)
+    # Blinn-Phong half vector normalise(−dir − (0, 0, 1))
+    hz = -dz - 1.0
+    inv_h = torch.rsqrt(dx * dx + dy * dy + hz * hz)
+    spec = torch.clamp((-nx * dx - ny * dy + nz * hz) * inv_h, min=0) ** SPEC_POWER
+    pz = th * dz
+    dfac = 1.0 - (pz - f32(depth.depth_near)) / (f32(depth.depth_far) - f32(depth.znear))
     dfac = dfac.clamp(0.0, 1.0)
     # grazing hits: the reference's 300-step tracer may run out of steps before converging
-    graze = (n * d).sum(-1).abs() < COS_MARCH
+    graze = (nx * dx + ny * dy + nz * dz).abs() < COS_MARCH
     if bool(graze.any()):
         gi = graze.nonzero().squeeze(1)
-        ok = march_confirm(ch, d[gi], ch.frame[k[gi]], depth.zfar)
+        d = torch.stack([dx[gi], dy[gi], dz[gi]], 1)
+        ok = march_confirm(ch, d, th[gi], k[gi], depth.zfar)
         keep = torch.ones_like(graze)
         keep[gi] = ok
         if not bool(keep.all()):
             px, k, diff, spec, dfac = (x[keep] for x in (px, k, diff, spec, dfac))
     col = ch.rgba[k]
-    rgb = col[:, :3] * (0.3 + 0.7 * diff)[:, None] * dfac[:, None] + (0.5 * spec * dfac)[:, None]
+    shade = (0.3 + 0.7 * diff) * dfac
+    rgb = col[:, :3] * shade[:, None] + (0.5 * spec * dfac)[:, None]
     rgb8 = (rgb.clamp(0.0, 1.0) * 255.0).to(torch.uint8)
     a8 = (col[:, 3].clamp(0.0, 1.0) * 255.0).to(torch.uint8)
     out[px] = torch.cat([rgb8, a8[:, None]], 1)
@@ -388,30 +395,40 @@ def resolve_and_shade(
 def march_confirm(
     ch: _Chunk,
     d: torch.Tensor,
-    frame: torch.Tensor,
+    t_hit: torch.Tensor,
+    cap: torch.Tensor,
     zfar: float,
     radius: float = CAPSULE_RADIUS_MM,
     max_steps: int = MAX_STEPS,
 ) -> torch.Tensor:
-    """Run the reference sphere tracer (float32, union of the frame's capsules) for rays
-    ``d`` (R, 3) of frames ``frame`` (R,); True where it reports a hit within ``max_steps``."""
+    """Run the reference sphere tracer (float32) for rays ``d`` (R, 3) whose analytic hit is
+    at ``t_hit`` (R,) on capsule ``cap`` (R,); True where it hits within ``max_steps``.
+
+    The scene distance is the union of the capsules of the ray's frame that come within
+    ``NEIGHBOUR_MM`` of the analytic hit point (the hit capsule and its neighbours at joints);
+    farther capsules cannot shorten the tracer's steps near the surface.
+    """
     dev = d.device
+    frame = ch.frame[cap]
     counts = torch.bincount(ch.frame, minlength=ch.n_frames)
     kmax = int(counts.max())
     starts = torch.cumsum(counts, 0) - counts
     slot = torch.arange(kmax, device=dev)
-    gidx = starts[:, None] + slot[None, :]  # (B, kmax)
-    valid = slot[None, :] < counts[:, None]
-    gidx = torch.where(valid, gidx, torch.zeros_like(gidx))
-    far = torch.tensor([0.0, 0.0, 1e9], device=dev)
-    a = torch.where(valid[..., None], ch.a[gidx], far)
-    b = torch.where(valid[..., None], ch.b[gidx], far)
-    ab = b - a
+    gidx = starts[frame][:, None] + slot[None, :]  # (R, kmax) capsules of each ray's frame
+    valid = slot[None, :] < counts[frame][:, None]
+    gidx = torch.where(valid, gidx, cap[:, None])
+    ab = ch.b - ch.a
     length = torch.linalg.vector_norm(ab, dim=-1)
     u = torch.where(
-        length[..., None] > 1e-8, ab / length.clamp(min=1e-30)[..., None], torch.zeros_like(ab)
+        length[:, None] > 1e-8, ab / length.clamp(min=1e-30)[:, None], torch.zeros_like(ab)
     )
-    ra, ru, rl = a[frame], u[frame], length[frame]  # (R, kmax, ...)
+    p = t_hit[:, None] * d
+    sd = _capsule_sdf(p[:, None, :], ch.a[gidx], u[gidx], length[gidx], radius)
+    sd = torch.where(valid, sd, torch.full_like(sd, float("inf")))
+    order = torch.argsort(sd, dim=1)
+    keff = max(1, int((sd < NEIGHBOUR_MM).sum(1).max()))
+    sel = torch.gather(gidx, 1, order[:, :keff])  # (R, keff), the hit capsule first
+    ra, ru, rl = ch.a[sel], u[sel], length[sel]
     if dev.type == "cpu":  # small arrays, many steps: numpy avoids per-op thread sync costs
         hit_np = _march_numpy(
             d.numpy(), ra.numpy(), ru.numpy(), rl.numpy(), zfar, radius, max_steps

@@ -78,12 +78,24 @@ def frame_count_4n1(n: int, mode: str) -> int:
 
 
 def rgba_to_image_mask(
-    rgba: np.ndarray | torch.Tensor, output_size: str = "full"
+    rgba: np.ndarray | torch.Tensor,
+    output_size: str = "full",
+    out: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(T, H, W, 4) uint8 RGBA → IMAGE (T, h, w, 3) float32 in [0, 1] on black and MASK
     (T, h, w) float32 (1 where alpha > 0), both on the CPU; halved bilinearly (align_corners
-    False, no antialias) when ``output_size == "half"``."""
+    False, no antialias) when ``output_size == "half"``. ``out`` = (image, mask) tensors of
+    the right shape to write into (saves a copy for long videos)."""
     x = torch.as_tensor(rgba)
+    if output_size == "full" and out is not None:
+        # ``out`` is zero-filled: write only the non-black pixels (most of a frame is black)
+        img, mask = out
+        flat = x.reshape(-1, 4)
+        idx = (flat.view(torch.int32).reshape(-1) != 0).nonzero().squeeze(1)
+        sel = flat[idx]
+        img.view(-1, 3)[idx] = sel[:, :3].to(torch.float32) / 255.0
+        mask.view(-1)[idx] = (sel[:, 3] > 0).to(torch.float32)
+        return img, mask
     img = x[..., :3].to(torch.float32) / 255.0
     mask = (x[..., 3] > 0).to(torch.float32)
     if output_size == "half":
@@ -94,4 +106,8 @@ def rgba_to_image_mask(
                              antialias=False)[:, 0]  # fmt: skip
         img = img.clamp(0.0, 1.0).contiguous()
         mask = mask.clamp(0.0, 1.0).contiguous()
+    if out is not None:
+        out[0].copy_(img)
+        out[1].copy_(mask)
+        return out
     return img.cpu(), mask.cpu()
