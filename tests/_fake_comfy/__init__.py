@@ -25,6 +25,11 @@ def install() -> str:
     if "folder_paths" in sys.modules:
         return "fake" if getattr(sys.modules["folder_paths"], "IS_FAKE", False) else "real"
     if importlib.util.find_spec("folder_paths") is not None:
+        import torch
+        from comfy.cli_args import args
+
+        if not torch.cuda.is_available():
+            args.cpu = True  # as `main.py --cpu`: model_management must not probe CUDA
         importlib.import_module("comfy_api.latest")
         return "real"
     sys.path.insert(0, str(HERE))
