@@ -41,6 +41,7 @@ LOGGER = logging.getLogger("scail_pose")
 HIT_EPS = 1e-3
 T_START = 0.1
 SPEC_POWER = 32
+NORMAL_EPS = 1e-3
 _KEY_SHIFT = 24  # key = float32 bits of t << 24 | capsule index (chunk-global, < 2**24)
 _INT64_MAX = torch.iinfo(torch.int64).max
 #: The reference tracer's step budget; grazing hits (|n·dir| below COS_MARCH) are re-checked.
@@ -360,9 +361,22 @@ def resolve_and_shade(
         length[:, None] > 1e-8, ab / length.clamp(min=1e-30)[:, None], torch.zeros_like(ab)
     )
     ax, ay, az, ux, uy, uz, lk = torch.cat([ch.a, u, length[:, None]], 1).T.contiguous()[:, k]
-    pax, pay, paz = th * dx - ax, th * dy - ay, th * dz - az  # hit point relative to a
+    pz = th * dz
+    pax, pay, paz = th * dx - ax, th * dy - ay, pz - az  # hit point relative to a
     hh = torch.minimum((pax * ux + pay * uy + paz * uz).clamp(min=0), lk)
     nx, ny, nz = pax - hh * ux, pay - hh * uy, paz - hh * uz  # outward normal (unnormalised)
+    # The reference's normal is a float32 central difference with e = 1e-3 mm: along each
+    # axis the sdf difference is taken over fl(p + e) − fl(p − e), not 2e, which scales each
+    # component by that rounded step (e.g. ×0.977 for z in [512, 16384) mm, ×~2 beyond).
+    e = f32(NORMAL_EPS)
+    for comp, coord in ((0, th * dx), (1, th * dy), (2, pz)):
+        step = (coord + e) - (coord - e)
+        if comp == 0:
+            nx = nx * step
+        elif comp == 1:
+            ny = ny * step
+        else:
+            nz = nz * step
     inv_n = torch.rsqrt((nx * nx + ny * ny + nz * nz).clamp(min=1e-30))
     nx, ny, nz = nx * inv_n, ny * inv_n, nz * inv_n
     diff = torch.clamp(-nz, min=0)
@@ -370,7 +384,6 @@ def resolve_and_shade(
     hz = -dz - 1.0
     inv_h = torch.rsqrt(dx * dx + dy * dy + hz * hz)
     spec = torch.clamp((-nx * dx - ny * dy + nz * hz) * inv_h, min=0) ** SPEC_POWER
-    pz = th * dz
     dfac = 1.0 - (pz - f32(depth.depth_near)) / (f32(depth.depth_far) - f32(depth.znear))
     dfac = dfac.clamp(0.0, 1.0)
     # grazing hits: the reference's 300-step tracer may run out of steps before converging
