@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import shared_path
 from render_golden_util import (
     GOLDEN_CASES,
     camera_of,
@@ -19,7 +20,6 @@ from render_golden_util import (
     write_rgba,
 )
 
-from conftest import shared_path
 from scail_pose_core.render import RenderOptions, render_capsule_frames
 from scail_pose_core.render.depth import depth_constants
 from scail_pose_core.render.scene import FrameCapsules, person_capsules
@@ -67,8 +67,10 @@ def test_depth_constants_equal_golden(case: str) -> None:
         for persons in motion["frames"]:
             parts = [person_capsules(np.asarray(p, np.float32), SINGLE) for p in persons]
             frames.append(
-                FrameCapsules(*(np.concatenate([p[k] for p in parts]) for k in range(4)),
-                              np.zeros(sum(len(p[3]) for p in parts), np.int32))  # fmt: skip
+                FrameCapsules(
+                    *(np.concatenate([p[k] for p in parts]) for k in range(4)),
+                    np.zeros(sum(len(p[3]) for p in parts), np.int32),
+                )  # fmt: skip
             )
     else:
         assert len(d["frames"]) == d["video_frame_count"]

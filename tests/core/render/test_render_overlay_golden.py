@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import shared_path
 from render_golden_util import (
     OVERLAY_CASES,
     camera_of,
@@ -17,7 +18,6 @@ from render_golden_util import (
     write_rgba,
 )
 
-from conftest import shared_path
 from scail_pose_core import Camera, Pose3D, PoseFrame, PoseSequence
 from scail_pose_core.formats import pose2d_from_reference_dict
 from scail_pose_core.render import RenderOptions, render_capsule_frames, render_rgba

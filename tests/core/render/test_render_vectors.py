@@ -130,7 +130,9 @@ def test_multi_person_nearest_surface_wins(front: int) -> None:
     singles = []
     for slot in (0, 1):
         sel = caps[0].persons == slot
-        fc = FrameCapsules(*(getattr(caps[0], f)[sel] for f in ("starts", "ends", "rgba", "limbs", "persons")))
+        fc = FrameCapsules(
+            *(getattr(caps[0], f)[sel] for f in ("starts", "ends", "rgba", "limbs", "persons"))
+        )
         singles.append(render_capsule_frames([fc], cam, dc, opts)[0])
     cov0, cov1 = singles[0][..., 3] > 0, singles[1][..., 3] > 0
     overlap = cov0 & cov1
@@ -153,7 +155,9 @@ def test_palettes() -> None:
     c = character_render_colors(1, "multi")
     assert c.dtype == np.float32 and c.shape == (13, 4)
     np.testing.assert_array_equal(c[:, 3], np.float32(0.8))
-    np.testing.assert_array_equal(c[0, :3], np.float32([255 / 300 + 0.15, 20 / 300 + 0.15, 20 / 300 + 0.15]))
+    np.testing.assert_array_equal(
+        c[0, :3], np.float32([255 / 300 + 0.15, 20 / 300 + 0.15, 20 / 300 + 0.15])
+    )
 
 
 def test_frames_without_person_render_black_and_chunking_is_invisible() -> None:
