@@ -8,8 +8,9 @@ matching, per-frame assembly — plus ``track_pose3d`` (3D identity tracking of 
 detections) and ``relabel_instances`` (mask-IoU identity tracking).
 
 Peak memory is the tracemalloc peak *during* the call above what existed before it (numpy
-buffers are traced). It should stay flat as the number of frames grows; the only part that
-grows is the returned PoseSequence (reported separately per frame).
+buffers are traced). "output KB/f" is what the returned PoseSequence keeps alive per frame;
+"working MB" = peak − output, the logic's own working memory, which must stay flat as the
+number of frames grows.
 
 Usage: python benchmarks/bench_multi.py [--frames 1000] [--size 128x192]
 """
@@ -134,9 +135,10 @@ def measure(fn):
     t0 = time.perf_counter()
     out = fn()
     dt = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1] - base
+    current, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return out, dt, peak
+    measure.retained = current - base  # what the result keeps alive
+    return out, dt, peak - base
 
 
 def main() -> None:
@@ -161,7 +163,7 @@ def main() -> None:
         extract_characters(LazyFrames(scene, 8), warm, poses[:8], lift_fn=standin_lift((h, w)))
         print(
             f"{'frames':>7} {'extract ms/f':>13} {'extract peak MB':>16} {'output KB/f':>12} "
-            f"{'peak-output MB':>18}"
+            f"{'working MB':>18}"
         )
         for n in counts:
             cm = masks_from_external(mm[:n])
@@ -175,12 +177,8 @@ def main() -> None:
                     options=ExtractOptions(chunk_size=32),
                 )  # fmt: skip
             )
-            out_kb = sum(
-                sum(a.nbytes for a in (f.pose3d.joints_mm, f.pose2d.body_norm, f.pose2d.face_norm,
-                                       f.pose2d.lhand_norm, f.pose2d.rhand_norm))
-                for f in seq.frames
-            ) / 1024 / n  # fmt: skip
-            working = (peak - out_kb * 1024 * n) / 2**20
+            out_kb = measure.retained / 1024 / n
+            working = (peak - measure.retained) / 2**20
             print(
                 f"{n:>7} {dt / n * 1e3:>13.2f} {peak / 2**20:>16.1f} {out_kb:>12.1f} "
                 f"{working:>18.1f}"
