@@ -102,3 +102,39 @@ def test_bad_choices():
         CharacterPrompt(0, 0)
     with pytest.raises(InputError, match="labels"):
         CharacterPrompt(0, 0, points_xy=[[1, 2]], labels=[])
+
+
+class _FakeSegmenter:
+    """``Sam2Segmenter.track``'s interface: character c's mask is its prompt box, from its
+    prompt frame on."""
+
+    def track(self, frames, prompts, chunk_size=32, offload_state_to_cpu=False, progress=None,
+              check_cancel=None):  # fmt: skip
+        n = len(frames)
+        h, w = frames.shape[1:3]
+        order = sorted(prompts, key=lambda p: p.character_id)
+        for s in range(0, n, chunk_size):
+            e = min(n, s + chunk_size)
+            out = np.zeros((e - s, len(prompts), h, w), bool)
+            for c, p in enumerate(order):
+                x1, y1, x2, y2 = (int(v) for v in p.box_xyxy)
+                out[max(0, p.frame_index - s) : e - s, c, y1:y2, x1:x2] = True
+            yield s, out
+
+
+def test_segment_characters_writes_into_a_memmap(tmp_path):
+    from scail_pose_core.segment import segment_characters
+
+    frames = np.zeros((5, H, W, 3), np.uint8)
+    f0 = _frame([[0, 0, 20, 20], [50, 10, 110, 90]])
+    f3 = _frame([[150, 0, 199, 99]])
+    poses = [f0, f0, f0, f3, f3]
+    out = np.lib.format.open_memmap(tmp_path / "m.npy", mode="w+", dtype=bool, shape=(5, 3, H, W))
+    opts = SegmentOptions(max_characters=2, chunk_size=2, additions=((3, 0),))
+    cm = segment_characters(frames, poses, _FakeSegmenter(), opts, out=out)
+    assert isinstance(cm.masks, np.ndarray) and np.shares_memory(cm.masks, out)
+    assert cm.character_ids.tolist() == [0, 1, 2]
+    assert cm.present().tolist() == [[True, True, False]] * 3 + [[True, True, True]] * 2
+    assert cm.masks[0, 0, 10:90, 50:110].all() and not cm.masks[0, 0, :, :50].any()
+    with pytest.raises(InputError, match="'out' must be a bool array of shape"):
+        segment_characters(frames, poses, _FakeSegmenter(), opts, out=np.zeros((5, 2, H, W), bool))

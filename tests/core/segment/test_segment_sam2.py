@@ -76,6 +76,9 @@ def test_mask_prompts_identities_later_entry_and_chunks():
     assert not masks[:3, 2].any()  # not tracked before it exists
     assert (masks[3, 2] == mc).mean() > 0.99
     assert seen[-1] == (4, 4)
+    # adding a character mid-video leaves the others' tracks untouched
+    alone = np.concatenate([c for _, c in seg.track(frames, prompts[:2], chunk_size=2)])
+    np.testing.assert_array_equal(alone, masks[:, :2])
     assert seg.predictor.image_size == 256
 
 
