@@ -104,7 +104,7 @@ class ProgressPrinter:
         self.enabled = enabled
         self.min_interval_s = min_interval_s
         self._bar = None
-        self._last = 0.0
+        self._last = time.monotonic()
         self._last_pct = -1
         self._tqdm = None
         if enabled:
@@ -129,14 +129,12 @@ class ProgressPrinter:
             self._bar.refresh()
             return
         now = time.monotonic()
-        pct = int(100 * done / total) if total else -1
-        if (
-            done >= total > 0
-            or now - self._last >= self.min_interval_s
-            or pct >= self._last_pct + 10
-        ):
-            if pct != self._last_pct:
-                print(f"{self.desc}: {pct}% ({done}/{total})", file=sys.stderr, flush=True)
+        pct = int(100 * done / total) if total else 0
+        first = self._last_pct < 0
+        due = done >= total > 0 or now - self._last >= self.min_interval_s
+        if first or (pct != self._last_pct and (due or pct >= self._last_pct + 10)):
+            shown = f"{pct}% ({done}/{total})" if total else f"{done} done"
+            print(f"{self.desc}: {shown}", file=sys.stderr, flush=True)
             self._last, self._last_pct = now, pct
 
     def close(self) -> None:

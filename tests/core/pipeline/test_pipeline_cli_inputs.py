@@ -202,3 +202,48 @@ def test_demo_rejects_bad_output(capsys, tmp_path: Path) -> None:
     rc, _, err = _run(capsys, "demo", "--out", str(tmp_path / "no" / "demo.mp4"))
     assert rc == 1
     _assert_one_line_error(err, "does not exist")
+
+
+def test_download_models_offline_fails_fast_in_one_line(
+    capsys, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    rc, _, err = _run(capsys, "download-models", "yolox_l", "--models-dir", str(tmp_path / "m"))
+    assert rc == 1
+    _assert_one_line_error(err, "yolox_l.onnx")
+    assert not any((tmp_path / "m").rglob("*.onnx"))
+    rc, _, err = _run(capsys, "download-models", "no_such_model")
+    assert rc == 1
+    _assert_one_line_error(err, "unknown model", "yolox_l")
+
+
+def test_download_models_list_shows_where_each_file_is(capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "detection").mkdir()
+    (tmp_path / "detection" / "yolox_l.onnx").write_bytes(b"x")
+    rc, out, _ = _run(capsys, "download-models", "--list", "--models-dir", str(tmp_path))
+    assert rc == 0
+    rows = {ln.split()[0]: ln for ln in out.splitlines()}
+    assert str(tmp_path / "detection" / "yolox_l.onnx") in rows["yolox_l"]
+    assert rows["nlf"].endswith("missing") and "sam2.1_large" in rows
+
+
+def test_progress_printer_without_tqdm(capsys, monkeypatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *a, **k):
+        if name == "tqdm":
+            raise ImportError("no tqdm")
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+    bar = cli.ProgressPrinter("job", min_interval_s=1e9)
+    for d in range(0, 101):
+        bar(d, 100)
+    bar.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "job: 0% (0/100)" and lines[-1] == "job: 100% (100/100)"
+    assert 5 <= len(lines) <= 12  # about every 10 %, not every step
