@@ -505,17 +505,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo_motion import demo_motion
     from .formats import save_sequence
     from .media.video import write_video
+    from .pipeline import _to_rgb
     from .render import RenderOptions, iter_render_rgba
 
     t0 = time.perf_counter()
     seq = demo_motion(
         num_frames=args.frames, fps=args.fps, size_hw=(h, w), people=args.people, style=args.style
     )
-    options = RenderOptions(
-        device=args.device,
-        output_size="half" if args.half else "full",
-        palette="multi" if args.people > 1 else "single",
-    )
+    options = RenderOptions(device=args.device, palette="multi" if args.people > 1 else "single")
+    output_size = "half" if args.half else "full"
     poses_out = poses_path_for(out, args.pose_format)
     tmp_video, tmp_poses = _temp_name(out), _temp_name(poses_out)
     bar = ProgressPrinter("demo", enabled=not args.quiet)
@@ -525,7 +523,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for rgba in iter_render_rgba(seq, options):
             count["frames"] += int(rgba.shape[0])
             bar(count["frames"], len(seq))
-            yield rgba[..., :3].copy()
+            yield _to_rgb(rgba, output_size, (h, w))
 
     try:
         write_video(tmp_video, rgb_chunks(), fps=args.fps)
@@ -539,8 +537,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 t.unlink()
             except FileNotFoundError:
                 pass
+    oh, ow = (h // 2, w // 2) if args.half else (h, w)
     print(
-        f"wrote {out} ({count['frames']} frames, {args.fps:g} fps, "
+        f"wrote {out} ({count['frames']} frames, {ow}x{oh}, {args.fps:g} fps, "
         f"{time.perf_counter() - t0:.1f} s) and {poses_out}"
     )
     return 0

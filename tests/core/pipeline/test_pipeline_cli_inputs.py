@@ -247,3 +247,21 @@ def test_progress_printer_without_tqdm(capsys, monkeypatch) -> None:
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "job: 0% (0/100)" and lines[-1] == "job: 100% (100/100)"
     assert 5 <= len(lines) <= 12  # about every 10 %, not every step
+
+
+def test_demo_small_half_two_people(capsys, tmp_path: Path) -> None:
+    from scail_pose_core.formats import load_sequence
+    from scail_pose_core.media.video import probe_video
+
+    out = tmp_path / "d.mp4"
+    rc, stdout, err = _run(
+        capsys, "demo", "--out", str(out), "--frames", "3", "--people", "2", "--half",
+        "--resolution", "256", "448", "--fps", "8", "-q",
+    )  # fmt: skip
+    assert rc == 0, err
+    info = probe_video(out)
+    assert info.size_hw == (128, 224) and info.frame_count == 3 and info.fps == pytest.approx(8)
+    seq = load_sequence(tmp_path / "d_poses.npz")
+    assert seq.size_hw == (256, 448) and seq.frames[0].pose3d.num_people == 2
+    assert "224x128" in stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.mp4", "d_poses.npz"]
