@@ -80,7 +80,8 @@ def load_motion(path: Path, n: int, persons: int) -> list[np.ndarray]:
 
 
 def bench(seq: PoseSequence, backend: str, device: str, repeat: int) -> dict:
-    opts = RenderOptions(backend=backend, device=device, draw_2d=False, chunk_size=16)
+    chunk = 64 if device.startswith("cuda") else 16
+    opts = RenderOptions(backend=backend, device=device, draw_2d=False, chunk_size=chunk)
     render_rgba(PoseSequence(seq.frames[:2], seq.size_hw), opts)  # warm-up (caches, kernels)
     if device.startswith("cuda"):
         torch.cuda.synchronize()

@@ -413,13 +413,15 @@ def march_confirm(
     zfar: float,
     radius: float = CAPSULE_RADIUS_MM,
     max_steps: int = MAX_STEPS,
+    use_numpy: bool | None = None,
 ) -> torch.Tensor:
     """Run the reference sphere tracer (float32) for rays ``d`` (R, 3) whose analytic hit is
     at ``t_hit`` (R,) on capsule ``cap`` (R,); True where it hits within ``max_steps``.
 
     The scene distance is the union of the capsules of the ray's frame that come within
     ``NEIGHBOUR_MM`` of the analytic hit point (the hit capsule and its neighbours at joints);
-    farther capsules cannot shorten the tracer's steps near the surface.
+    farther capsules cannot shorten the tracer's steps near the surface. ``use_numpy``: the
+    CPU implementation (default on CPU) instead of the masked torch loop (default on CUDA).
     """
     dev = d.device
     frame = ch.frame[cap]
@@ -442,28 +444,29 @@ def march_confirm(
     keff = max(1, int((sd < NEIGHBOUR_MM).sum(1).max()))
     sel = torch.gather(gidx, 1, order[:, :keff])  # (R, keff), the hit capsule first
     ra, ru, rl = ch.a[sel], u[sel], length[sel]
-    if dev.type == "cpu":  # small arrays, many steps: numpy avoids per-op thread sync costs
+    if (
+        use_numpy if use_numpy is not None else dev.type == "cpu"
+    ):  # small arrays, many steps: numpy avoids per-op thread sync costs
         hit_np = _march_numpy(
             d.numpy(), ra.numpy(), ru.numpy(), rl.numpy(), zfar, radius, max_steps
         )
         return torch.from_numpy(hit_np)
+    # GPU: fixed-shape masked steps, no host synchronisation except every 32 steps
     n = d.shape[0]
     hit = torch.zeros(n, dtype=torch.bool, device=dev)
+    active = torch.ones(n, dtype=torch.bool, device=dev)
     t = torch.full((n,), np.float32(T_START), device=dev)
-    idx = torch.arange(n, device=dev)
     r = np.float32(radius)
-    for _ in range(max_steps):
-        if idx.numel() == 0:
+    for step in range(max_steps):
+        pa = (t[:, None] * d)[:, None, :] - ra
+        hh = torch.minimum((pa * ru).sum(-1).clamp(min=0), rl)
+        dist = (torch.linalg.vector_norm(pa - hh[..., None] * ru, dim=-1) - r).amin(1)
+        is_hit = active & (dist < HIT_EPS)
+        hit |= is_hit
+        active &= ~is_hit & ~(t > zfar)
+        t = torch.where(active, t + torch.clamp(dist, min=np.float32(1e-4)), t)
+        if step % 32 == 31 and not bool(active.any()):
             break
-        ti = t[idx]
-        pa = (ti[:, None] * d[idx])[:, None, :] - ra[idx]
-        hh = torch.minimum((pa * ru[idx]).sum(-1).clamp(min=0), rl[idx])
-        dist = (torch.linalg.vector_norm(pa - hh[..., None] * ru[idx], dim=-1) - r).amin(1)
-        is_hit = dist < HIT_EPS
-        stop = is_hit | (ti > zfar)
-        hit[idx[is_hit]] = True
-        t[idx] = torch.where(stop, ti, ti + torch.clamp(dist, min=np.float32(1e-4)))
-        idx = idx[~stop]
     return hit
 
 
