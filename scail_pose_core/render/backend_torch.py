@@ -48,6 +48,8 @@ _INT64_MAX = torch.iinfo(torch.int64).max
 MAX_STEPS = 300
 COS_MARCH = 0.05
 NEIGHBOUR_MM = 3 * CAPSULE_RADIUS_MM
+#: Analytic hits up to this factor beyond zfar are handed to the march check (farther: miss).
+ZFAR_SLACK = 2.0
 #: Capsules whose nearest point is closer to the camera plane than this are tested full-frame.
 NEAR_PLANE_MM = 1.0
 
@@ -306,7 +308,8 @@ def trace_pairs(
             ks = capk[sel]
             sd = _capsule_sdf(p0, a[ks], u[ks], length[ks], radius)
             t[sel] = torch.where(sd < HIT_EPS, torch.full_like(sd, f32(T_START)), t[sel])
-    return t, t <= zfar
+    # hits beyond zfar are kept here; resolve_and_shade lets the reference march decide them
+    return t, t <= zfar * ZFAR_SLACK
 
 
 def _segment_origin_distance(
@@ -386,8 +389,9 @@ def resolve_and_shade(
     spec = torch.clamp((-nx * dx - ny * dy + nz * hz) * inv_h, min=0) ** SPEC_POWER
     dfac = 1.0 - (pz - f32(depth.depth_near)) / (f32(depth.depth_far) - f32(depth.znear))
     dfac = dfac.clamp(0.0, 1.0)
-    # grazing hits: the reference's 300-step tracer may run out of steps before converging
-    graze = (nx * dx + ny * dy + nz * dz).abs() < COS_MARCH
+    # grazing hits: the reference's 300-step tracer may run out of steps before converging;
+    # hits beyond zfar: the tracer only reaches them if its last step before zfar lands there
+    graze = ((nx * dx + ny * dy + nz * dz).abs() < COS_MARCH) | (th > f32(depth.zfar))
     if bool(graze.any()):
         gi = graze.nonzero().squeeze(1)
         d = torch.stack([dx[gi], dy[gi], dz[gi]], 1)

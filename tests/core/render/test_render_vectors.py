@@ -217,3 +217,59 @@ def test_grazing_hits_are_checked_by_the_reference_march() -> None:
     b = bt.march_confirm(ch, d, th, k, dc.zfar, use_numpy=False)
     assert torch.equal(a, b)
     assert int(a.sum()) == covered
+
+
+def _brute_force_tracer(frames, cam, dc) -> np.ndarray:
+    """The reference sphere tracer, written plainly (float32, all pixels): coverage masks."""
+    f = np.float32
+    h, w = cam.size_hw
+    ys, xs = np.mgrid[0:h, 0:w].astype(f)
+    d = np.stack([(xs - f(cam.cx)) / f(cam.fx), (ys - f(cam.cy)) / f(cam.fy), np.ones_like(xs)], -1)
+    d = (d / np.linalg.norm(d, axis=-1, keepdims=True)).reshape(-1, 3).astype(f)
+    out = []
+    for fc in frames:
+        a, b = fc.starts, fc.ends
+        ab = b - a
+        length = np.linalg.norm(ab, axis=-1).astype(f)
+        u = (ab / np.maximum(length, f(1e-30))[:, None]).astype(f)
+        t = np.full(len(d), f(0.1), f)
+        hit = np.zeros(len(d), bool)
+        live = np.ones(len(d), bool)
+        for _ in range(300):
+            pa = (t[:, None] * d)[:, None, :] - a
+            hh = np.clip(np.einsum("rkc,kc->rk", pa, u), f(0), length)
+            dist = (np.linalg.norm(pa - hh[..., None] * u, axis=-1) - f(21.5)).min(1)
+            new_hit = live & (dist < f(1e-3))
+            hit |= new_hit
+            live &= ~new_hit & ~(t > f(dc.zfar))
+            t = np.where(live, t + np.maximum(dist, f(1e-4)), t).astype(f)
+        out.append(hit.reshape(h, w))
+    return np.stack(out)
+
+
+def test_coverage_equals_a_brute_force_tracer_near_zfar_and_grazing() -> None:
+    """Wide camera: rays to the image corners are ~1.5× longer than their depth, so parts of a
+    capsule at z ≈ 9 m lie beyond zfar = 10 m along the ray; plus a capsule seen along its axis."""
+    cam = CameraParams(120.0, 120.0, 96.0, 96.0, (192, 192))
+    frames = [
+        FrameCapsules.from_arrays(
+            [(-7000, -7000, 9000), (-200, 100, 600)],
+            [(7000, 7000, 9200), (300, 150, 7000)],
+            [RED, SKY],
+        ),  # fmt: skip
+        _one((-6500, 6000, 9300), (6500, -6000, 8800), SKY),
+        # spheres towards the corners, ~1.5·9.7 m along the ray (beyond zfar): the tracer still
+        # reaches their centres, where one step from t ≤ zfar lands on the surface
+        FrameCapsules.from_arrays(
+            [(-7600, -7600, 9700), (7000, 7000, 9000)],
+            [(-7600, -7600, 9700), (7000, 7000, 9000)],
+            [RED, SKY],
+        ),  # fmt: skip
+    ]
+    dc = depth_constants(frames)
+    assert dc.zfar == 10000.0
+    ours = _render(frames, cam)[..., 3] > 0
+    ref = _brute_force_tracer(frames, cam, dc)
+    for k in range(2):
+        assert ref[k].sum() > 50
+        assert (ours[k] != ref[k]).sum() <= 2, (k, (ours[k] != ref[k]).sum(), ref[k].sum())
