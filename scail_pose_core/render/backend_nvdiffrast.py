@@ -159,4 +159,4 @@ def render_chunk_nvdiffrast(
     pairs = _covered_pairs(ch, cam, r_eff, str(dev))
     pix, capk = pairs if pairs is not None else bt.cull_pairs(ch, cam, r_eff)
     t, hit = bt.trace_pairs(ch, cam, pix, capk, r_eff, depth.zfar)
-    return bt.resolve_and_shade(ch, dirs, pix, capk, t, hit, depth, cam)
+    return bt.resolve_and_shade(ch, dirs, pix, capk, t, hit, depth, cam, radius)

@@ -10,9 +10,14 @@ It reproduces the reference sphere tracer (reference_spec.md §5.2–§5.4) with
   that starts inside a capsule (camera within the radius) hits at t = 0.1, as in the tracer.
 * The nearest hit over **all** capsules of the frame (all persons) wins; an exact tie keeps the
   earlier capsule of the list (key = float32 bits of t, then list index).
-* Shading §5.4 with the analytic normal of the hit capsule, Blinn-Phong exponent 32, the
-  depth factor with the reference's ``depth_far − znear`` denominator, ``clip → ×255 →
-  truncate`` to uint8, alpha 204.
+* Shading §5.4 with the analytic normal of the hit capsule, each component scaled by the
+  float32-rounded central-difference step fl(p + 1e-3) − fl(p − 1e-3) the reference's
+  normal estimate effectively uses (this reproduces its systematic shading bias); Blinn-Phong
+  exponent 32, the depth factor with the reference's ``depth_far − znear`` denominator,
+  ``clip → ×255 → truncate`` to uint8, alpha 204.
+* Where the tracer's own limits decide coverage — grazing hits (|n·dir| < 0.05), where its 300
+  steps may run out, and hits beyond zfar — the hit is confirmed by running the reference
+  float32 sphere tracer on just those rays (union of the nearby capsules).
 
 Cost scales with covered pixels: each capsule is projected (conservatively: its endpoint spheres'
 bounding boxes) and only the pixels of each image row that lie within the projected radius of
@@ -337,8 +342,11 @@ def resolve_and_shade(
     hit: torch.Tensor,
     depth: DepthConstants,
     cam: CameraParams,
+    radius: float = CAPSULE_RADIUS_MM,
 ) -> torch.Tensor:
-    """Nearest hit per pixel (ties → earlier capsule), shading §5.4 → (B, H, W, 4) uint8."""
+    """Nearest hit per pixel (ties → earlier capsule), shading §5.4 → (B, H, W, 4) uint8.
+
+    ``radius`` is the capsule radius the reference tracer uses (for the march checks)."""
     h, w = cam.size_hw
     n_pix = ch.n_frames * h * w
     out = torch.zeros((n_pix, 4), dtype=torch.uint8, device=dirs.device)
@@ -395,7 +403,7 @@ def resolve_and_shade(
     if bool(graze.any()):
         gi = graze.nonzero().squeeze(1)
         d = torch.stack([dx[gi], dy[gi], dz[gi]], 1)
-        ok = march_confirm(ch, d, th[gi], k[gi], depth.zfar)
+        ok = march_confirm(ch, d, th[gi], k[gi], depth.zfar, radius=radius)
         keep = torch.ones_like(graze)
         keep[gi] = ok
         if not bool(keep.all()):
@@ -526,4 +534,4 @@ def render_chunk_torch(
     r_eff = radius + HIT_EPS
     pix, capk = cull_pairs(ch, cam, r_eff)
     t, hit = trace_pairs(ch, cam, pix, capk, r_eff, depth.zfar)
-    return resolve_and_shade(ch, dirs, pix, capk, t, hit, depth, cam)
+    return resolve_and_shade(ch, dirs, pix, capk, t, hit, depth, cam, radius)
