@@ -6,7 +6,7 @@ It reproduces the reference sphere tracer (reference_spec.md §5.2–§5.4) with
   ``dir = normalise((x − cx)/fx, (y − cy)/fy, 1)``.
 * A capsule (radius 21.5 mm; the tracer's hit threshold d < 1e-3 makes the effective radius
   21.501) is intersected analytically: its cylinder body (entry point with axial parameter in
-  [0, L]) and its two end spheres; the first entry at t ≥ 0.1 and t ≤ zfar is the hit. A ray
+  [0, L]) and its two end spheres; the first entry at t ≥ 0.1 is the hit. A ray
   that starts inside a capsule (camera within the radius) hits at t = 0.1, as in the tracer.
 * The nearest hit over **all** capsules of the frame (all persons) wins; an exact tie keeps the
   earlier capsule of the list (key = float32 bits of t, then list index).
@@ -19,9 +19,9 @@ It reproduces the reference sphere tracer (reference_spec.md §5.2–§5.4) with
   steps may run out, and hits beyond zfar — the hit is confirmed by running the reference
   float32 sphere tracer on just those rays (union of the nearby capsules).
 
-Cost scales with covered pixels: each capsule is projected (conservatively: its endpoint spheres'
-bounding boxes) and only the pixels of each image row that lie within the projected radius of
-the projected segment are tested. Capsules reaching to within 1 mm of the camera plane (or
+Cost scales with covered pixels: each capsule is projected conservatively (each endpoint sphere
+lies within a disc of radius f·r·(z + |xy|)/(z·(z − r)) around its projected centre) and only the
+pixels of each image row within that radius of the projected segment are tested. Capsules reaching to within 1 mm of the camera plane (or
 behind it) cannot be projected safely and are tested against the whole frame. Frames are
 batched: all (pixel, capsule) pairs of a chunk of frames are evaluated in one vectorised pass and
 resolved with one ``scatter_reduce``.
