@@ -15,18 +15,9 @@ os.environ.pop("SCAIL_POSE_MODELS", None)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from support_paths import REPO_ROOT, SHARED, shared_path  # noqa: E402, F401
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SCAIL_SHARED", REPO_ROOT.parent / "shared"))
 PACK_NAME = "scail_pose_pack"
-
-
-def shared_path(*parts: str) -> Path:
-    """Path inside ../shared; the test is skipped with a reason when it is absent."""
-    p = SHARED.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"{p} is absent (../shared is only present in the project's workspace and CI)")
-    return p
 
 
 @pytest.fixture

@@ -36,29 +36,29 @@ def _nearest_multiples(v: int, m: int = SIZE_MULTIPLE) -> tuple[int, int]:
 def check_output_size(size_hw: tuple[int, int], output_size: str) -> tuple[int, int]:
     """Validate the render size for ``output_size`` and return the output (H, W).
 
-    The render size is the generation size. Both SCAIL samplers need generation width and
-    height that are multiples of 32; the error names the nearest sizes that work.
+    ``"full"`` is the reference output and accepts any size: ComfyUI's WanSCAILToVideo resizes
+    and centre-crops the pose video to its own width/height itself, and the reference's
+    multi-person job renders at the video's native size. ``"half"`` is for WanVideoWrapper,
+    which takes the pose frames unresized at exactly half the generation size, with generation
+    width and height multiples of 32; other sizes get an error naming the nearest that work.
 
     Raises:
-        InputError: unknown ``output_size`` or a size that is not a multiple of 32.
+        InputError: unknown ``output_size``, or ``"half"`` with a size that is not a multiple
+            of 32.
     """
     if output_size not in OUTPUT_SIZES:
         raise InputError(f"output_size must be one of {OUTPUT_SIZES}, got {output_size!r}")
     h, w = (int(v) for v in size_hw)
-    if h % SIZE_MULTIPLE or w % SIZE_MULTIPLE:
+    if output_size == "half" and (h % SIZE_MULTIPLE or w % SIZE_MULTIPLE):
         hs, ws = _nearest_multiples(h), _nearest_multiples(w)
         options = sorted({(a, b) for a in hs for b in ws})
         named = ", ".join(f"{b}x{a}" for a, b in options)
-        target = (
-            "WanVideoWrapper needs pose frames at half the generation size, with generation "
-            "width/height multiples of 32"
-            if output_size == "half"
-            else "ComfyUI's WanSCAILToVideo takes width/height in steps of 32"
-        )
         raise InputError(
-            f"render size {w}x{h} (WxH) does not fit the SCAIL samplers: {target}. "
-            f"Sizes that work near it: {named} (e.g. 896x512 or 512x896). Resize/crop the "
-            f"driving video to one of these before extracting poses."
+            f"render size {w}x{h} (WxH) does not fit WanVideoWrapper: it needs pose frames at "
+            f"half the generation size, with generation width/height multiples of 32. Sizes "
+            f"that work near it: {named} (e.g. 896x512 or 512x896). Resize/crop the driving "
+            f"video to one of these before extracting poses, or use output_size 'full' for "
+            f"ComfyUI's WanSCAILToVideo, which resizes the pose video itself."
         )
     return (h // 2, w // 2) if output_size == "half" else (h, w)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from support_paths import shared_path
 
 from scail_pose_core import InputError
 from scail_pose_core.media import (

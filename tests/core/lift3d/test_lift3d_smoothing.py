@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from support_paths import shared_path
 
 from scail_pose_core.errors import InputError
 from scail_pose_core.lift3d import SmoothOptions, smooth_joints, smooth_sequence

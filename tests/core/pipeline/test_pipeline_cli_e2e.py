@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, shared_path
 from pipeline_helpers import cached_models_dir, make_image, write_figure_video
+from support_paths import REPO_ROOT, shared_path
 
 from scail_pose_core import cli
 from scail_pose_core.formats import load_sequence

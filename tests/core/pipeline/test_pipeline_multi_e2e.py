@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from pipeline_helpers import (
     BoxSegmenter,
     SECOND_BOX_512x896,
@@ -20,6 +19,7 @@ from pipeline_helpers import (
     person_box,
     write_figure_video,
 )
+from support_paths import shared_path
 
 from scail_pose_core import cli
 from scail_pose_core.errors import InputError

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
-from conftest import shared_path
 from render_golden_util import GOLDEN_CASES, camera_of, golden_capsules, golden_depth, load_json
+from support_paths import shared_path
 
 from scail_pose_core import OptionalDependencyError, Pose3D, PoseFrame, PoseSequence
 from scail_pose_core.errors import InputError
@@ -63,8 +63,9 @@ def test_size_validation_names_sizes_that_work() -> None:
         check_output_size((500, 900), "half")
     msg = str(exc.value)
     assert "900x500" in msg and "896x512" in msg and "WanVideoWrapper" in msg
-    with pytest.raises(InputError, match="WanSCAILToVideo"):
-        check_output_size((720, 1000), "full")
+    # full size is the reference output: any size (the multi-person job renders native size)
+    assert check_output_size((1080, 2048), "full") == (1080, 2048)
+    assert check_output_size((721, 1001), "full") == (721, 1001)
     with pytest.raises(InputError):
         RenderOptions(output_size="quarter")
 

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from render_golden_util import (
     GOLDEN_CASES,
     camera_of,
@@ -19,6 +18,7 @@ from render_golden_util import (
     read_rgba,
     write_rgba,
 )
+from support_paths import shared_path
 
 from scail_pose_core.render import RenderOptions, render_capsule_frames
 from scail_pose_core.render.depth import depth_constants

@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from render_golden_util import (
     OVERLAY_CASES,
     camera_of,
@@ -17,6 +16,7 @@ from render_golden_util import (
     read_rgba,
     write_rgba,
 )
+from support_paths import shared_path
 
 from scail_pose_core import Camera, Pose3D, PoseFrame, PoseSequence
 from scail_pose_core.formats import pose2d_from_reference_dict

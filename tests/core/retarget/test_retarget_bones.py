@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from support_paths import shared_path
 
 from scail_pose_core.retarget import RetargetOptions, bones, placement, retarget
 from scail_pose_core.skeletons import smpl

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import shared_path
+from support_paths import shared_path
 
 from scail_pose_core.formats.reference_dict import pose2d_from_reference_dict
 from scail_pose_core.retarget import RetargetOptions, camera_fit, retarget
