@@ -125,6 +125,12 @@ class Detections:
         return int(self.boxes_xyxy.shape[0])
 
 
+_POSE2D_FIELDS = (
+    "body_norm", "body_scores", "face_norm", "face_scores", "lhand_norm", "lhand_scores",
+    "rhand_norm", "rhand_scores", "track_ids",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Pose2D:
     """Whole-body 2D poses of P people in one frame (the reference's DWPose structure).
@@ -175,6 +181,35 @@ class Pose2D:
             )
         ids = np.full((p,), -1, np.int32) if self.track_ids is None else self.track_ids
         object.__setattr__(self, "track_ids", _check("Pose2D", "track_ids", ids, (p,), np.int32))
+
+    @classmethod
+    def trusted(
+        cls,
+        body_norm: np.ndarray,
+        body_scores: np.ndarray,
+        face_norm: np.ndarray,
+        face_scores: np.ndarray,
+        lhand_norm: np.ndarray,
+        lhand_scores: np.ndarray,
+        rhand_norm: np.ndarray,
+        rhand_scores: np.ndarray,
+        track_ids: np.ndarray,
+    ) -> Pose2D:
+        """Build without validation, for hot loops whose arrays are known to be right.
+
+        The caller guarantees the shapes and dtypes of the class docstring (float64 coordinates,
+        float32 scores, int32 ids) and hands over ownership: the arrays are frozen in place.
+        Anything from outside the core goes through the normal constructor.
+        """
+        obj = object.__new__(cls)
+        values = (
+            body_norm, body_scores, face_norm, face_scores, lhand_norm, lhand_scores,
+            rhand_norm, rhand_scores, track_ids,
+        )  # fmt: skip
+        for f, v in zip(_POSE2D_FIELDS, values, strict=True):
+            v.setflags(write=False)
+            object.__setattr__(obj, f, v)
+        return obj
 
     @property
     def num_people(self) -> int:
@@ -227,6 +262,16 @@ class Pose3D:
         object.__setattr__(self, "joints_mm", j)
         object.__setattr__(self, "present", _check("Pose3D", "present", present, (p,), np.bool_))
         object.__setattr__(self, "track_ids", _check("Pose3D", "track_ids", ids, (p,), np.int32))
+
+    @classmethod
+    def trusted(cls, joints_mm: np.ndarray, present: np.ndarray, track_ids: np.ndarray) -> Pose3D:
+        """Build without validation (see :meth:`Pose2D.trusted`): (P,24,3) float32 joints,
+        (P,) bool present, (P,) int32 ids; the arrays are frozen in place."""
+        obj = object.__new__(cls)
+        for f, v in (("joints_mm", joints_mm), ("present", present), ("track_ids", track_ids)):
+            v.setflags(write=False)
+            object.__setattr__(obj, f, v)
+        return obj
 
     @property
     def num_people(self) -> int:

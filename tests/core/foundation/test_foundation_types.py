@@ -123,3 +123,27 @@ def test_camera_matrix_round_trip() -> None:
     assert Camera.from_matrix(cam.K, (720, 1280)) == cam
     with pytest.raises(InputError, match="3x3"):
         Camera.from_matrix(np.eye(4), (720, 1280))
+
+
+def test_trusted_constructors_equal_validated_ones_and_freeze() -> None:
+    import dataclasses
+
+    from scail_pose_core.types import Pose2D, Pose3D
+
+    rng = np.random.default_rng(1)
+    args = [
+        rng.random((2, 24, 2)), rng.random((2, 24)).astype(np.float32),
+        rng.random((2, 68, 2)), rng.random((2, 68)).astype(np.float32),
+        rng.random((2, 21, 2)), rng.random((2, 21)).astype(np.float32),
+        rng.random((2, 21, 2)), rng.random((2, 21)).astype(np.float32),
+        np.array([3, 5], np.int32),
+    ]  # fmt: skip
+    a, b = Pose2D(*args), Pose2D.trusted(*[x.copy() for x in args])
+    for f in dataclasses.fields(Pose2D):
+        va, vb = getattr(a, f.name), getattr(b, f.name)
+        assert va.dtype == vb.dtype and np.array_equal(va, vb), f.name
+        assert not vb.flags.writeable, f.name
+    j = rng.random((2, 24, 3)).astype(np.float32)
+    c = Pose3D.trusted(j, np.array([True, False]), np.array([1, 2], np.int32))
+    assert c.num_people == 2 and not c.joints_mm.flags.writeable
+    assert np.array_equal(Pose3D(j, [True, False], [1, 2]).joints_mm, c.joints_mm)
