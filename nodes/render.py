@@ -6,13 +6,11 @@ from comfy_api.latest import io, ui
 
 from ..scail_pose_core.errors import InputError
 from ..scail_pose_core.render import RenderOptions, render_sequence
+from ..scail_pose_core.render.api import BACKENDS
+from ..scail_pose_core.render.output import FRAMES_4N1, OUTPUT_SIZES
+from ..scail_pose_core.render.style import PALETTES
 from . import _bridge, _convert
 from .comfy_types import PoseSequenceIO
-
-OUTPUT_SIZES = ("full", "half")
-FRAMES_4N1 = ("none", "trim", "pad")
-BACKENDS = ("auto", "torch", "nvdiffrast")
-PALETTES = ("auto", "single", "multi")
 
 
 def _size_problem(width: int, height: int) -> str | None:
