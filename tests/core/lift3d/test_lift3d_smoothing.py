@@ -10,6 +10,7 @@ from support_paths import shared_path
 
 from scail_pose_core.errors import InputError
 from scail_pose_core.lift3d import SmoothOptions, smooth_joints, smooth_sequence
+from scail_pose_core.lift3d.smoothing import hampel_outliers
 from scail_pose_core.skeletons.smpl import PARENTS
 from scail_pose_core.types import Pose3D, PoseFrame, PoseSequence
 
@@ -69,6 +70,21 @@ def test_one_frame_outlier_removed(name, frame):
     # neighbours are not dragged towards the outlier
     for t in (frame - 1, frame, frame + 1):
         assert np.linalg.norm(sm[t] - ref[t], axis=-1).mean() < 10.0
+
+
+def test_fast_swing_is_not_an_outlier():
+    # scail_001 (16 fps dance): the hands (20-23) cross 700-800 mm in 1-2 frames at frames
+    # 13-15 and 22-24. The intermediate frames lie between their neighbours, so they are real
+    # motion, not outliers (the plain Hampel test rejected frame 14 of joints 20-23).
+    clean, _ = _motion("scail_001")
+    valid = np.ones(clean.shape[:2], bool)
+    out = hampel_outliers(clean, valid, 3, 3.0, 50.0)
+    assert not out[13:16, 20:24].any() and not out[22:25, 20:24].any()
+    # the same joints displaced at one frame are rejected
+    bad = clean.copy()
+    bad[40, 20:24] += np.array([250.0, -120.0, 300.0])
+    out = hampel_outliers(bad, valid, 3, 3.0, 50.0)
+    assert out[40, 20:24].all()
 
 
 def test_short_gaps_filled_long_gaps_kept():
