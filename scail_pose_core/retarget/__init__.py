@@ -40,6 +40,8 @@ from ..skeletons import smpl
 from ..types import Camera, Pose2D, Pose3D, PoseFrame, PoseSequence
 from . import bones, camera_fit, placement
 from .camera_fit import CameraFitResult
+from .frames import FrameStack
+from .frames import Track as _Track
 from .placement import PlacementOptions
 
 LOGGER = logging.getLogger("scail_pose")
@@ -112,34 +114,9 @@ class RetargetOptions:
 # per-character arrays
 
 
-@dataclass
-class _Track:
-    """One character across the sequence: arrays with a per-frame validity mask."""
-
-    joints: np.ndarray  # (T, 24, 3) float32 (zeros where missing)
-    valid3d: np.ndarray  # (T,) bool
-    body: np.ndarray  # (T, 24, 2) float64
-    face: np.ndarray  # (T, 68, 2)
-    lhand: np.ndarray  # (T, 21, 2)
-    rhand: np.ndarray  # (T, 21, 2)
-    valid2d: np.ndarray  # (T,) bool
-    slot3d: np.ndarray  # (T,) int, person index in the frame's Pose3D (−1 = absent)
-    slot2d: np.ndarray  # (T,) int, person index in the frame's Pose2D
-
-
 def _gather(seq: PoseSequence, pick3d, pick2d) -> _Track:
-    t = len(seq)
-    tr = _Track(
-        joints=np.zeros((t, 24, 3), np.float32),
-        valid3d=np.zeros(t, bool),
-        body=np.zeros((t, 24, 2)),
-        face=np.full((t, 68, 2), op.INVISIBLE),
-        lhand=np.full((t, 21, 2), op.INVISIBLE),
-        rhand=np.full((t, 21, 2), op.INVISIBLE),
-        valid2d=np.zeros(t, bool),
-        slot3d=np.full(t, -1),
-        slot2d=np.full(t, -1),
-    )
+    """Per-frame, validated gather (reference for :meth:`FrameStack.gather`)."""
+    tr = _Track.empty(len(seq))
     for i, fr in enumerate(seq.frames):
         p3, p2 = fr.pose3d, fr.pose2d
         if p3 is not None and p3.num_people:
@@ -441,13 +418,23 @@ def retarget(
             f"retarget: reference must be the reference image's PoseFrame, got "
             f"{type(reference).__name__}"
         )
+    return _retarget(seq, reference, options, fast=True)
+
+
+def _retarget(
+    seq: PoseSequence, reference: PoseFrame, options: RetargetOptions, fast: bool
+) -> PoseSequence:
+    """:func:`retarget`; ``fast`` = vectorised frame I/O (:class:`FrameStack`, trusted
+    constructors), else the per-frame validated path (``_gather`` / ``_frame_with``). Both give
+    identical results; the second is kept as the reference for tests."""
     report: dict = {"mode": options.mode, "characters": [], "warnings": []}
     if options.mode == "none":
         return replace(seq, meta={**seq.meta, "retarget": report})
-    ids = _track_ids(seq)
+    stack = FrameStack(seq) if fast else None
+    ids = stack.track_ids() if stack is not None else _track_ids(seq)
     multi = options.identities is not None or len(ids) > 1
     if not multi:
-        tr = _gather(seq, lambda p: 0, lambda p: 0)
+        tr = stack.gather(None) if stack is not None else _gather(seq, lambda p: 0, lambda p: 0)
         res, rep = _retarget_track(tr, reference.pose2d, reference.pose3d, 0, seq, options, "0")
         report["characters"].append(rep)
         report["warnings"].extend(rep["warnings"])
@@ -456,7 +443,10 @@ def retarget(
             report["applied"] = False
             return replace(seq, meta={**seq.meta, "retarget": report})
         joints = tr.joints if bones_applied else None
-        frames = [_frame_with(fr, tr, i, True, joints) for i, fr in enumerate(seq.frames)]
+        if stack is not None:
+            frames = stack.frames_single(tr, joints)
+        else:
+            frames = [_frame_with(fr, tr, i, True, joints) for i, fr in enumerate(seq.frames)]
         cam = res.camera if res is not None else seq.base_camera
         report["applied"] = True
         return PoseSequence(
@@ -471,11 +461,14 @@ def retarget(
     frames = list(seq.frames)
     k0 = seq.base_camera
     for tid, ref_idx in sorted(mapping.items()):
-        tr = _gather(
-            seq,
-            lambda p, t=tid: _slot_of(p.track_ids, t),
-            lambda p, t=tid: _slot_of(p.track_ids, t),
-        )
+        if stack is not None:
+            tr = stack.gather(int(tid))
+        else:
+            tr = _gather(
+                seq,
+                lambda p, t=tid: _slot_of(p.track_ids, t),
+                lambda p, t=tid: _slot_of(p.track_ids, t),
+            )
         res, rep = _retarget_track(
             tr, reference.pose2d, reference.pose3d, int(ref_idx), seq, options, str(tid)
         )
@@ -488,7 +481,12 @@ def retarget(
         if res is not None:
             joints = _camera_as_3d_map(joints, res, k0)
             rep["camera_fit"]["expressed_as"] = "3d_linear_map"
-        frames = [_frame_with(fr, tr, i, False, joints) for i, fr in enumerate(frames)]
+        if stack is not None:
+            stack.put(tr, int(tid), joints)
+        else:
+            frames = [_frame_with(fr, tr, i, False, joints) for i, fr in enumerate(frames)]
+    if stack is not None:
+        frames = stack.frames_multi()
     report["applied"] = any(
         c.get("camera_fit", {}).get("applied") or c.get("bones", {}).get("applied")
         for c in report["characters"]
