@@ -58,15 +58,19 @@ def letterbox(
     input_hw: tuple[int, int] = DEFAULT_INPUT_HW,
     out: np.ndarray | None = None,
     fill_pad: bool = True,
+    scratch: dict | None = None,
 ) -> tuple[np.ndarray, float]:
     """YOLOX preprocessing of one frame.
 
     Args:
-        frame_rgb: (H, W, 3) uint8 RGB.
+        frame_rgb: (H, W, 3) uint8 RGB (a 4th channel, e.g. RGBA, is ignored).
         input_hw: model input (h, w).
         out: optional (3, h, w) float32 buffer to fill (used for batching).
         fill_pad: write the 114 padding (False when ``out`` already holds it for this frame
             size: a reused buffer).
+        scratch: optional dict the caller keeps between calls; the uint8 intermediates are
+            kept in it (keyed by size) instead of being allocated per frame. Its contents are
+            private to this function.
 
     Returns:
         ((3, h, w) float32 BGR 0–255, pad 114 right/bottom), ratio r (input px = frame px · r).
@@ -74,15 +78,30 @@ def letterbox(
     r, (nw, nh) = letterbox_ratio(frame_rgb.shape[:2], input_hw)
     if out is None:
         out = np.empty((3, input_hw[0], input_hw[1]), np.float32)
+    nc = frame_rgb.shape[2]
+    work = None
+    if scratch is not None:
+        key = ("letterbox", nh, nw, nc)
+        work = scratch.get(key)
+        if work is None:
+            work = scratch[key] = (
+                np.empty((nh, nw, nc), np.uint8),
+                tuple(np.empty((nh, nw), np.uint8) for _ in range(nc)),
+            )
     # Resizing is per channel, so resizing RGB and swapping afterwards equals the reference's
     # BGR conversion of the full frame followed by the resize (and touches fewer pixels).
-    resized = cv2.resize(frame_rgb, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    # OpenCV fills the given dst/mv buffers in place when their size and type fit (they do);
+    # the returned arrays are used either way.
+    resized = cv2.resize(
+        frame_rgb, (nw, nh), dst=None if work is None else work[0], interpolation=cv2.INTER_LINEAR
+    )
     if fill_pad:
         out[:, nh:, :] = PAD_VALUE
         out[:, :nh, nw:] = PAD_VALUE
-    planes = cv2.split(resized)  # contiguous planes convert to float32 faster than strided
+    # Contiguous planes convert to float32 much faster than stride-3 channel views.
+    planes = cv2.split(resized) if work is None else cv2.split(resized, mv=work[1])
     for c in range(3):
-        out[c, :nh, :nw] = planes[2 - c]
+        np.copyto(out[c, :nh, :nw], planes[2 - c])  # exact: every uint8 is a float32
     return out, r
 
 
@@ -226,6 +245,7 @@ class YoloxDetector:
         self.max_batch = max(1, int(max_batch)) if batch_dynamic else 1
         self._buffer: np.ndarray | None = None
         self._buffer_key: tuple[int, int, int] | None = None
+        self._scratch: dict = {}
 
     @classmethod
     def from_path(cls, path: str | Path, providers: Sequence[str] | None = None) -> YoloxDetector:
@@ -249,7 +269,7 @@ class YoloxDetector:
 
         ``reuse_buffer``: fill the detector's own buffer (kept between calls, so its padding is
         written once per frame size) instead of a new array; the result is then only valid until
-        the next call.
+        the next call. The uint8 intermediates are always kept between calls (not thread-safe).
         """
         b, fh, fw = frames_rgb.shape[:3]
         if reuse_buffer:
@@ -262,8 +282,10 @@ class YoloxDetector:
             buf = self._buffer
         else:
             buf, fill = np.empty((b, 3, *self.input_size_hw), np.float32), True
+        if len(self._scratch) > 8:  # many frame sizes seen: drop the old intermediates
+            self._scratch.clear()
         ratios = [
-            letterbox(frames_rgb[i], self.input_size_hw, out=buf[i], fill_pad=fill)[1]
+            letterbox(frames_rgb[i], self.input_size_hw, buf[i], fill, self._scratch)[1]
             for i in range(b)
         ]
         return buf, ratios

@@ -68,18 +68,17 @@ def wholebody_to_pose2d(
     if np.asarray(keypoints_px).shape[0] == 0:
         return Pose2D.empty()
     xy, s = wholebody_to_op134(keypoints_px, scores, threshold)
-    xy = xy / np.array([w, h], np.float64)
-    hidden = s < threshold
-    fh = np.zeros(op.NUM_OP134, bool)
-    fh[op.FACE_SLICE] = fh[op.LHAND_SLICE] = fh[op.RHAND_SLICE] = True
-    xy[hidden & fh] = op.INVISIBLE
-    return Pose2D(
-        body_norm=xy[:, op.BODY_SLICE],
-        body_scores=s[:, op.BODY_SLICE],
-        face_norm=xy[:, op.FACE_SLICE],
-        face_scores=s[:, op.FACE_SLICE],
-        lhand_norm=xy[:, op.LHAND_SLICE],
-        lhand_scores=s[:, op.LHAND_SLICE],
-        rhand_norm=xy[:, op.RHAND_SLICE],
-        rhand_scores=s[:, op.RHAND_SLICE],
-    )
+    xy /= np.array([w, h], np.float64)
+    xy[(s < threshold) & _FACE_HAND] = op.INVISIBLE
+    # Built here with the dtypes and shapes Pose2D wants: skip its validation copies.
+    parts = [
+        np.ascontiguousarray(a[:, sl])
+        for sl in (op.BODY_SLICE, op.FACE_SLICE, op.LHAND_SLICE, op.RHAND_SLICE)
+        for a in (xy, s)
+    ]
+    return Pose2D.trusted(*parts, np.full((xy.shape[0],), -1, np.int32))
+
+
+#: (134,) bool: face and hand points (hidden as −1 below the threshold).
+_FACE_HAND = np.zeros(op.NUM_OP134, bool)
+_FACE_HAND[op.FACE_SLICE] = _FACE_HAND[op.LHAND_SLICE] = _FACE_HAND[op.RHAND_SLICE] = True

@@ -97,6 +97,8 @@ class DWPoseEstimator:
         self.split_ratio = float(split_ratio)
         self.padding = float(padding)
         self.max_batch = max(1, int(max_batch)) if batch_dynamic else 1
+        self._scratch: dict = {}  # uint8 intermediates of the crops, kept between calls
+        self._input: np.ndarray | None = None  # model input buffer of estimate_many
 
     @classmethod
     def from_path(cls, path: str | Path, providers: Sequence[str] | None = None) -> DWPoseEstimator:
@@ -119,8 +121,14 @@ class DWPoseEstimator:
     def preprocess(
         self, frame_rgb: np.ndarray, boxes_xyxy: np.ndarray, out: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(H, W, 3) uint8 RGB + (N, 4) boxes → ((N, 3, h, w) float32, centers, scales)."""
-        return crop_and_normalize(frame_rgb, boxes_xyxy, self.input_size_hw, self.padding, out)
+        """(H, W, 3) uint8 RGB + (N, 4) boxes → ((N, 3, h, w) float32, centers, scales).
+
+        The uint8 intermediates are kept between calls, so one estimator must not be used by two
+        threads at once.
+        """
+        return crop_and_normalize(
+            frame_rgb, boxes_xyxy, self.input_size_hw, self.padding, out, self._scratch
+        )
 
     def infer(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, 3, h, w) float32 → (simcc_x (N, K, Wx), simcc_y (N, K, Wy))."""
@@ -198,7 +206,9 @@ class DWPoseEstimator:
         scs = np.zeros((len(items), NUM_KEYPOINTS), np.float32)
         for start in range(0, len(items), self.max_batch):
             part = items[start : start + self.max_batch]
-            buf = np.empty((len(part), 3, h, w), np.float32)
+            if self._input is None or self._input.shape[0] < len(part):
+                self._input = np.empty((len(part), 3, h, w), np.float32)
+            buf = self._input[: len(part)]  # reused: the runner's outputs never alias it
             centers = np.empty((len(part), 2), np.float32)
             scales = np.empty((len(part), 2), np.float32)
             i = 0
