@@ -261,8 +261,41 @@ def projected_shift(joints_mm: np.ndarray, k0: Camera, k_new: Camera) -> np.ndar
     return np.where(ok[..., None], d, np.float32(0)).astype(np.float32)
 
 
+def _scale_xy(pts: np.ndarray, c: np.ndarray, sx: float, sy: float) -> np.ndarray:
+    """(pts − c)·(sx, sy) + c for float64 (..., 2) arrays, one coordinate at a time: the same
+    float operations as broadcasting over the length-2 axis, without numpy's per-pair inner
+    loops (several times faster for (T, N, 2) arrays)."""
+    out = np.empty(np.broadcast_shapes(pts.shape, c.shape))
+    for k, sk in ((0, sx), (1, sy)):
+        ck, ok = c[..., k], out[..., k]
+        np.subtract(pts[..., k], ck, out=ok)
+        np.multiply(ok, np.float64(sk), out=ok)
+        np.add(ok, ck, out=ok)
+    return out
+
+
+def _add_xy(pts: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """pts + d for float64 (..., 2) arrays, one coordinate at a time (see :func:`_scale_xy`)."""
+    out = np.empty(np.broadcast_shapes(pts.shape, d.shape))
+    for k in (0, 1):
+        np.add(pts[..., k], d[..., k], out=out[..., k])
+    return out
+
+
 def _invisible(points: np.ndarray) -> np.ndarray:
+    """(..., N) bool: both coordinates of a (..., N, 2) point equal −1."""
+    if points.shape[-1] == 2:  # two comparisons beat a reduction over a length-2 axis
+        return (points[..., 0] == op.INVISIBLE) & (points[..., 1] == op.INVISIBLE)
     return np.all(points == op.INVISIBLE, axis=-1)
+
+
+def _keep_invisible(out: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``out`` with the points that are invisible in ``points`` set back to −1."""
+    inv = _invisible(points)
+    if out.shape[:-1] != inv.shape or not out.flags.writeable:
+        return np.where(inv[..., None], op.INVISIBLE, out)
+    out[inv] = op.INVISIBLE
+    return out
 
 
 def _anchor(points: np.ndarray, index: int) -> np.ndarray:
@@ -273,19 +306,25 @@ def _anchor(points: np.ndarray, index: int) -> np.ndarray:
     """
     pts = np.asarray(points, dtype=np.float64)
     inv = _invisible(pts)
-    vis = ~inv
+    out = pts[..., index : index + 1, :].copy()
+    need = inv[..., index]
+    if not np.any(need):
+        return out
+    # the mean is only needed (and only computed) where the anchor point is invisible
+    sub, sub_inv = pts[need], inv[need]
+    vis = ~sub_inv
     n = vis.sum(axis=-1, keepdims=True)
-    mean = np.where(vis[..., None], pts, 0.0).sum(axis=-2) / np.maximum(n, 1)
-    use_mean = inv[..., index] & (n[..., 0] > 0)
-    return np.where(use_mean[..., None], mean, pts[..., index, :])[..., None, :]
+    mean = np.where(vis[..., None], sub, 0.0).sum(axis=-2) / np.maximum(n, 1)
+    use_mean = n[..., 0] > 0
+    out[need] = np.where(use_mean[..., None], mean, sub[..., index, :])[..., None, :]
+    return out
 
 
 def scale_about(points: np.ndarray, center: np.ndarray, sx: float, sy: float) -> np.ndarray:
     """(points − center)·(sx, sy) + center; invisible (−1, −1) points are kept at −1."""
     pts = np.asarray(points, dtype=np.float64)
     c = np.asarray(center, dtype=np.float64)
-    out = (pts - c) * np.array([sx, sy]) + c
-    return np.where(_invisible(pts)[..., None], op.INVISIBLE, out)
+    return _keep_invisible(_scale_xy(pts, c, sx, sy), pts)
 
 
 def _row(a: np.ndarray, i: int) -> np.ndarray:
@@ -296,8 +335,7 @@ def _row(a: np.ndarray, i: int) -> np.ndarray:
 def shift_points(points: np.ndarray, delta_norm: np.ndarray) -> np.ndarray:
     """points + delta (normalised); invisible (−1, −1) points are kept at −1."""
     pts = np.asarray(points, dtype=np.float64)
-    out = pts + np.asarray(delta_norm, dtype=np.float64)
-    return np.where(_invisible(pts)[..., None], op.INVISIBLE, out)
+    return _keep_invisible(_add_xy(pts, np.asarray(delta_norm, dtype=np.float64)), pts)
 
 
 def face_scale_person(
@@ -317,7 +355,7 @@ def face_scale_person(
     f = np.asarray(face, dtype=np.float64)
     b = np.asarray(body, dtype=np.float64)
     face_out = scale_about(f, _anchor(f, FACE_CENTER), ratio, ratio)
-    body_out = (b - _row(b, 0)) * ratio + _row(b, 0)
+    body_out = _scale_xy(b, _row(b, 0), ratio, ratio)
     return face_out, body_out
 
 
@@ -347,7 +385,7 @@ def align_person_2d(
     h, w = size_hw
     d = np.asarray(shifts_px, dtype=np.float64) / np.array([w, h], np.float64)
     face_o = shift_points(face, _row(d, 0))
-    body_o = np.asarray(body, dtype=np.float64) + _row(d, 0)
+    body_o = _add_xy(np.asarray(body, dtype=np.float64), _row(d, 0))
     lh = shift_points(lhand, _row(d, 1))
     rh = shift_points(rhand, _row(d, 2))
     sx, sy = hand_scale_xy

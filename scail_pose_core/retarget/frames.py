@@ -121,6 +121,15 @@ class _Kind:
         return slot, row
 
 
+def _views(*arrays: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """Per frame, read-only (1, ...) views of each (T, ...) array: [(a[i:i+1], b[i:i+1]), ...]."""
+    per = []
+    for a in arrays:
+        a.setflags(write=False)
+        per.append(list(a[:, None]))  # iterating a view yields the (1, ...) slices in C
+    return list(zip(*per, strict=True))
+
+
 class FrameStack:
     """A :class:`PoseSequence` as concatenated per-person arrays (see the module docstring)."""
 
@@ -167,7 +176,6 @@ class FrameStack:
         the input's 3D). Equivalent to ``_frame_with(fr, tr, i, only=True, joints)``.
         """
         frames = self.seq.frames
-        t = len(frames)
         _, row3 = self.p3.slots(None)
         _, row2 = self.p2.slots(None)
         a3, a2 = self.p3.arrays, self.p2.arrays
@@ -185,26 +193,27 @@ class FrameStack:
                                          "rhand_scores", "track_ids")}  # fmt: skip
             coords = {name: np.ascontiguousarray(getattr(tr, name), np.float64)
                       for name, _ in _TRACK_2D}  # fmt: skip
-        for arr in (jm, pres, ids3):
-            if arr is not None:
-                arr.setflags(write=False)
+        t3 = _views(jm, pres, ids3) if jm is not None else None
+        t2 = None
         if a2["body_norm"].shape[0]:
-            for arr in (*sc.values(), *coords.values()):
-                arr.setflags(write=False)
-        out = []
+            t2 = _views(
+                coords["body"], sc["body_scores"], coords["face"], sc["face_scores"],
+                coords["lhand"], sc["lhand_scores"], coords["rhand"], sc["rhand_scores"],
+                sc["track_ids"],
+            )  # fmt: skip
+        # a one-person Pose3D whose joints do not change is kept as it is (immutable objects)
+        new3 = (row3 >= 0) & (self.p3.counts != 1)
+        if joints is not None:
+            new3 |= (row3 >= 0) & tr.valid3d
+        has3, has2 = new3.tolist(), (row2 >= 0).tolist()
         p3_trusted, p2_trusted = Pose3D.trusted, Pose2D.trusted
-        for i in range(t):
-            fr = frames[i]
+        out = []
+        for i, fr in enumerate(frames):
             p3, p2, det = fr.pose3d, fr.pose2d, fr.detections
-            s = slice(i, i + 1)
-            if row3[i] >= 0:
-                p3 = p3_trusted(jm[s], pres[s], ids3[s])
-            if row2[i] >= 0:
-                p2 = p2_trusted(
-                    coords["body"][s], sc["body_scores"][s], coords["face"][s],
-                    sc["face_scores"][s], coords["lhand"][s], sc["lhand_scores"][s],
-                    coords["rhand"][s], sc["rhand_scores"][s], sc["track_ids"][s],
-                )  # fmt: skip
+            if has3[i]:
+                p3 = p3_trusted(*t3[i])
+            if has2[i]:
+                p2 = p2_trusted(*t2[i])
             if det is not None and len(det) > 1:
                 det = type(det)(det.boxes_xyxy[:1], det.scores[:1])
             out.append(PoseFrame(detections=det, pose2d=p2, pose3d=p3))

@@ -156,3 +156,63 @@ def test_retarget_fast_path_multi_identical(mode, identities):
             if f.pose3d is not None:
                 k = int(np.flatnonzero(s.pose3d.track_ids == 7)[0])
                 np.testing.assert_array_equal(f.pose3d.joints_mm[k], s.pose3d.joints_mm[k])
+
+
+# --------------------------------------------------------------------------------------------
+# the per-coordinate 2D helpers of camera_fit give bit-identical results to the plain
+# broadcast formulas they replaced (written out here as the reference)
+
+
+def _ref_invisible(p):
+    return np.all(p == -1.0, axis=-1)
+
+
+def _ref_anchor(points, index):
+    pts = np.asarray(points, dtype=np.float64)
+    inv = _ref_invisible(pts)
+    vis = ~inv
+    n = vis.sum(axis=-1, keepdims=True)
+    mean = np.where(vis[..., None], pts, 0.0).sum(axis=-2) / np.maximum(n, 1)
+    use_mean = inv[..., index] & (n[..., 0] > 0)
+    return np.where(use_mean[..., None], mean, pts[..., index, :])[..., None, :]
+
+
+def _ref_scale_about(pts, c, sx, sy):
+    out = (pts - c) * np.array([sx, sy]) + c
+    return np.where(_ref_invisible(pts)[..., None], -1.0, out)
+
+
+def _ref_shift(pts, d):
+    return np.where(_ref_invisible(pts)[..., None], -1.0, pts + d)
+
+
+@pytest.mark.parametrize("lead", [(), (1,), (257,), (3, 5)])
+def test_retarget_2d_helpers_bit_identical(lead, rng):
+    from scail_pose_core.retarget import camera_fit as cf
+
+    pts = rng.uniform(-0.2, 1.2, (*lead, 68, 2))
+    pts[rng.random((*lead, 68)) < 0.3] = -1.0
+    pts[..., 5, 0] = -1.0  # only one coordinate −1: visible
+    if lead:
+        flat = pts.reshape(-1, 68, 2)
+        flat[::2, 30] = -1.0  # anchor invisible in half of the rows
+        flat[-1] = -1.0  # a row with nothing visible
+    d = rng.normal(0, 0.05, (*lead, 1, 2))
+    np.testing.assert_array_equal(cf._invisible(pts), _ref_invisible(pts))
+    for index in (0, 30):
+        ref = _ref_anchor(pts, index)
+        got = cf._anchor(pts, index)
+        assert got.shape == ref.shape
+        np.testing.assert_array_equal(got, ref)
+    c = _ref_anchor(pts, 30)
+    for sx, sy in ((1.0, 1.0), (0.83, 1.27), (1.4, 0.8 * 1.4)):
+        np.testing.assert_array_equal(
+            cf.scale_about(pts, c, sx, sy), _ref_scale_about(pts, c, sx, sy)
+        )
+    np.testing.assert_array_equal(cf.shift_points(pts, d), _ref_shift(pts, d))
+    body = rng.uniform(0, 1, (*lead, 24, 2))
+    _, b = cf.face_scale_person(pts, body, 1.23)
+    shifts = rng.normal(0, 20, (*lead, 3, 2)).astype(np.float32)
+    _, b2, _, _ = cf.align_person_2d(pts, body, pts, pts, shifts, (512, 896), (1.1, 0.9))
+    np.testing.assert_array_equal(b2, body + shifts[..., :1, :].astype(np.float64) / [896, 512])
+    np.testing.assert_array_equal(b, (body - body[..., :1, :]) * 1.23 + body[..., :1, :])
