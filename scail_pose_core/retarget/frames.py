@@ -173,7 +173,10 @@ class FrameStack:
         """Frames keeping only the character (person 0), with its results.
 
         ``joints``: (T, 24, 3) new 3D joints for the frames where ``tr.valid3d`` (None: keep
-        the input's 3D). Equivalent to ``_frame_with(fr, tr, i, only=True, joints)``.
+        the input's 3D). Equivalent to ``_frame_with(fr, tr, i, only=True, joints)``, except
+        that a one-person Pose3D whose joints do not change is the input's own (immutable)
+        object rather than an equal copy. The new objects hold read-only (1, ...) views of
+        per-sequence (T, ...) arrays.
         """
         frames = self.seq.frames
         _, row3 = self.p3.slots(None)
