@@ -26,11 +26,16 @@ def nms(boxes_xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.
         (K,) int64 indices into ``boxes_xyxy``, in descending score order.
     """
     boxes = np.asarray(boxes_xyxy)
-    if boxes.shape[0] == 0:
+    n = boxes.shape[0]
+    if n == 0:
         return np.zeros((0,), np.int64)
+    order = np.asarray(scores).argsort()[::-1]
+    if n == 1:
+        return order.astype(np.int64)
+    if n <= MATRIX_MAX:
+        return order[_greedy_matrix(boxes[order], iou_threshold)]
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = np.asarray(scores).argsort()[::-1]
     keep: list[int] = []
     while order.size > 0:
         i = int(order[0])
@@ -45,6 +50,35 @@ def nms(boxes_xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.
         inter = w * h
         iou = inter / (areas[i] + areas[rest] - inter)
         order = rest[iou <= iou_threshold]
+    return np.asarray(keep, np.int64)
+
+
+#: Up to this many candidates, :func:`nms` computes all pairwise IoUs at once (≤ 256² values)
+#: instead of a loop of array operations per kept box.
+MATRIX_MAX = 256
+
+
+def _greedy_matrix(b: np.ndarray, iou_threshold: float) -> np.ndarray:
+    """Greedy NMS of boxes already sorted by descending score → kept positions (int64).
+
+    Each IoU is computed with exactly the operations, operand order and dtypes of the loop in
+    :func:`nms` (row = the kept box), so every keep/suppress decision is the same; the greedy
+    pass then visits the candidates in order, as the loop does.
+    """
+    d = b[:, 2:4] - b[:, 0:2] + 1
+    areas = d[:, 0] * d[:, 1]
+    lo = np.maximum(b[:, None, 0:2], b[None, :, 0:2])  # (xx1, yy1) of every pair
+    hi = np.minimum(b[:, None, 2:4], b[None, :, 2:4])  # (xx2, yy2)
+    wh = np.maximum(0.0, hi - lo + 1)
+    inter = wh[..., 0] * wh[..., 1]
+    iou = inter / (areas[:, None] + areas[None, :] - inter)
+    survives = iou <= iou_threshold  # survives[i, j]: j stays when i is kept
+    alive = np.ones(b.shape[0], bool)
+    keep: list[int] = []
+    for i in range(b.shape[0]):
+        if alive[i]:
+            keep.append(i)
+            alive[i + 1 :] &= survives[i, i + 1 :]
     return np.asarray(keep, np.int64)
 
 
