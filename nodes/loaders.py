@@ -2,8 +2,10 @@
 
 Each lists the files found in its ComfyUI model folder (``extra_model_paths.yaml`` honoured),
 plus the registry's file name so a missing file can be fetched on first use, but only when the
-user switches ``download_if_missing`` on. Loaded models are cached per (file, device), so
-re-running a graph with other settings does not load them again.
+user switches ``download_if_missing`` on. The last loaded model of each kind (DWPose pair,
+NLF, SAM2) is kept, keyed by its file(s) (path, modification time, size) and device/provider:
+re-running a graph loads nothing again, a replaced file is loaded afresh, and switching files
+or devices releases the previous model of that kind (at most one per kind stays alive).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ LOGGER = logging.getLogger("scail_pose")
 PROVIDERS = ("auto", "CUDA", "CPU")
 DEVICES = ("auto", "cpu", "cuda")
 SAM2_CHOICES = ("sam2.1_tiny", "sam2.1_small", "sam2.1_base_plus", "sam2.1_large")
-_CACHE: dict[tuple, Any] = {}
-_CACHE_LIMIT = 6
+#: kind -> (key, model): the one model per kind kept between runs (see :func:`_cached`).
+_CACHE: dict[str, tuple[tuple, Any]] = {}
 
 DOWNLOAD_TOOLTIP = (
     "Download the file when it is not in the model folder (Hugging Face / the publisher's "
@@ -64,14 +66,27 @@ def _resolve(kind: str, filename: str, allow_download: bool) -> str:
     )
 
 
-def _cached(key: tuple, build: Callable[[], Any]) -> Any:
-    """Build once per key; keep the few most recent models (a later load evicts the oldest)."""
-    if key in _CACHE:
-        return _CACHE[key]
+def _file_id(path: str) -> tuple[str, int, int]:
+    """(path, mtime in ns, size): changes when the file is replaced or rewritten."""
+    st = os.stat(path)
+    return (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+
+
+def _cached(kind: str, key: tuple, build: Callable[[], Any]) -> Any:
+    """The model of ``kind`` for ``key``: reused when the key is unchanged, else built anew.
+
+    Only one model per kind is kept: the previous one is dropped *before* building, so a
+    switch (other file, replaced file, other device) never holds two large models at once.
+    """
+    held = _CACHE.get(kind)
+    if held is not None and held[0] == key:
+        return held[1]
+    _CACHE.pop(kind, None)
+    if held is not None:
+        del held
+        _bridge.soft_empty_cache()
     value = build()
-    _CACHE[key] = value
-    while len(_CACHE) > _CACHE_LIMIT:
-        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[kind] = (key, value)
     return value
 
 
@@ -84,9 +99,13 @@ def _torch_device(choice: str) -> str:
     return _bridge.device() if choice == "auto" else choice
 
 
-def _mtime(kind: str, filename: str) -> float:
-    path = _bridge.model_path(kind, filename)
-    return os.path.getmtime(path) if path else -1.0
+def _fingerprint(kind: str, *filenames: str) -> tuple:
+    """What ComfyUI compares to decide whether a loader re-runs: each file's mtime and size."""
+    out = []
+    for name in filenames:
+        path = _bridge.model_path(kind, name)
+        out.append(_file_id(path)[1:] if path else (-1, -1))
+    return tuple(out)
 
 
 class LoadDWPose(io.ComfyNode):
@@ -119,7 +138,7 @@ class LoadDWPose(io.ComfyNode):
 
     @classmethod
     def fingerprint_inputs(cls, detector_file, pose_file, provider, download_if_missing):
-        return (_mtime("detection", detector_file), _mtime("detection", pose_file))
+        return _fingerprint("detection", detector_file, pose_file)
 
     @classmethod
     def execute(cls, detector_file, pose_file, provider, download_if_missing) -> io.NodeOutput:
@@ -138,7 +157,8 @@ class LoadDWPose(io.ComfyNode):
                         det_path, pose_path, ", ".join(used) or provider)  # fmt: skip
             return DWPoseModels(det, est, det_path, pose_path, used)
 
-        return io.NodeOutput(_cached(("dwpose", det_path, pose_path, provider), build))
+        key = (_file_id(det_path), _file_id(pose_path), provider)
+        return io.NodeOutput(_cached("dwpose", key, build))
 
 
 class LoadNLF(io.ComfyNode):
@@ -166,7 +186,7 @@ class LoadNLF(io.ComfyNode):
 
     @classmethod
     def fingerprint_inputs(cls, model_file, device, download_if_missing):
-        return _mtime("nlf", model_file)
+        return _fingerprint("nlf", model_file)
 
     @classmethod
     def execute(cls, model_file, device, download_if_missing) -> io.NodeOutput:
@@ -180,7 +200,7 @@ class LoadNLF(io.ComfyNode):
             LOGGER.info("SCAIL-Pose NLF loaded: %s on %s", path, model.device)
             return ModelHandle(model, path, str(model.device))
 
-        return io.NodeOutput(_cached(("nlf", path, dev), build))
+        return io.NodeOutput(_cached("nlf", (_file_id(path), dev), build))
 
 
 class LoadSAM2(io.ComfyNode):
@@ -209,7 +229,7 @@ class LoadSAM2(io.ComfyNode):
 
     @classmethod
     def fingerprint_inputs(cls, model_file, device, download_if_missing):
-        return _mtime("sam2", model_file)
+        return _fingerprint("sam2", model_file)
 
     @classmethod
     def execute(cls, model_file, device, download_if_missing) -> io.NodeOutput:
@@ -224,7 +244,7 @@ class LoadSAM2(io.ComfyNode):
             LOGGER.info("SCAIL-Pose SAM2 loaded: %s on %s", path, used)
             return ModelHandle(seg, path, used)
 
-        return io.NodeOutput(_cached(("sam2", path, dev), build))
+        return io.NodeOutput(_cached("sam2", (_file_id(path), dev), build))
 
 
 NODES = [LoadDWPose, LoadNLF, LoadSAM2]
