@@ -18,10 +18,11 @@ class SAM2SegmentCharacters(io.ComfyNode):
         d = SegmentOptions()
         ext = [
             io.Mask.Input(name, optional=True,
-                          tooltip=f"Character {i} mask video (MASK [frames, H, W]) made by "
-                                  "another tool. When any is connected, SAM2 is not used and "
-                                  "characters follow these inputs' order.")
-            for i, name in enumerate(EXTERNAL)
+                          tooltip=f"Mask video of character {i} (track id {i - 1}; MASK "
+                                  "[frames, H, W]) made by another tool. When any is "
+                                  "connected, SAM2 is not used and characters follow these "
+                                  "inputs' order.")
+            for i, name in enumerate(EXTERNAL, start=1)
         ]  # fmt: skip
         return io.Schema(
             node_id="ScailPoseSAM2SegmentCharacters",

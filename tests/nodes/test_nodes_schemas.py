@@ -114,3 +114,13 @@ def test_schema_snapshot(node_classes):
         for iid in set(new_inputs) - set(old_inputs):
             assert new_inputs[iid][2], f"{nid}.{iid}: new inputs must be optional"
     assert set(current) == set(saved), "new node ids: update the snapshot (SCAIL_UPDATE_SCHEMAS=1)"
+
+
+def test_external_mask_tooltips_number_characters_like_the_inputs(node_classes):
+    """external_mask_k is character k (track id k-1) in its tooltip, never "character k-1"."""
+    inputs = node_classes["ScailPoseSAM2SegmentCharacters"].GET_SCHEMA().inputs
+    masks = [i for i in inputs if i.id.startswith("external_mask_")]
+    assert len(masks) == 4
+    for inp in masks:
+        k = int(inp.id.rsplit("_", 1)[1])
+        assert f"character {k} " in inp.tooltip and f"track id {k - 1}" in inp.tooltip, inp.tooltip
