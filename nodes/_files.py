@@ -9,8 +9,6 @@ from pathlib import Path
 from ..scail_pose_core.errors import InputError
 from . import _bridge
 
-POSE_SUFFIXES = (".json", ".npz")
-
 
 def _inside(root: Path, path: Path) -> bool:
     return os.path.commonpath([str(root), str(path)]) == str(root)
@@ -38,14 +36,48 @@ def relative_to_output(path: Path) -> tuple[str, str]:
     return (str(rel.parent) if str(rel.parent) != "." else ""), rel.name
 
 
+#: The pack's own subfolder of the output folder: Load Pose Sequence lists files only here.
+POSE_SUBFOLDER = "scail_pose"
+#: What Save Pose Sequence writes: ``<name>_NNNNN.json|.npz`` (the counter of :func:`output_path`).
+POSE_NAME = re.compile(r"^[^/\\]+_\d{5}\.(?:json|npz)$", re.IGNORECASE)
+#: Bounds of the listing (it runs on every /object_info): folder depth, entries looked at,
+#: files listed.
+MAX_DEPTH = 4
+MAX_SCANNED = 5000
+MAX_LISTED = 500
+
+
 def list_pose_files() -> list[str]:
-    """Pose-sequence files (.json/.npz) under the output folder, relative, sorted."""
-    root = _bridge.output_dir()
-    found = []
-    for base, _dirs, files in os.walk(root):
-        for f in files:
-            if f.lower().endswith(POSE_SUFFIXES):
-                found.append(os.path.relpath(os.path.join(base, f), root).replace(os.sep, "/"))
+    """Saved pose sequences under ``<output>/scail_pose/`` (relative to the output folder,
+    sorted): names of the form ``<name>_NNNNN.json|.npz`` only, at most :data:`MAX_DEPTH`
+    folders deep, :data:`MAX_LISTED` files and :data:`MAX_SCANNED` entries looked at.
+
+    Other .json files (saved workflows, other packs' output) are never listed; the check is by
+    name, so listing costs no file reads however large the output folder is.
+    """
+    root = os.path.join(_bridge.output_dir(), POSE_SUBFOLDER)
+    found: list[str] = []
+    scanned = 0
+    pending = [(root, 0)]
+    while pending and scanned < MAX_SCANNED and len(found) < MAX_LISTED:
+        folder, depth = pending.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            scanned += 1
+            if scanned > MAX_SCANNED or len(found) >= MAX_LISTED:
+                break
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if depth + 1 < MAX_DEPTH:
+                        pending.append((entry.path, depth + 1))
+                elif POSE_NAME.match(entry.name) and entry.is_file():
+                    rel = os.path.relpath(entry.path, _bridge.output_dir())
+                    found.append(rel.replace(os.sep, "/"))
+            except OSError:
+                continue
     return sorted(found)
 
 

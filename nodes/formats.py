@@ -20,7 +20,7 @@ from ..scail_pose_core.pipeline import PipelineOptions
 from . import _files
 from .comfy_types import PoseKeypointIO, PoseSequenceIO
 
-NO_FILES = "(no .json/.npz pose files in the output folder)"
+NO_FILES = "(no saved pose sequences in output/scail_pose/)"
 
 
 class ToPoseKeypoint(io.ComfyNode):
@@ -80,7 +80,9 @@ class SavePoses(io.ComfyNode):
             inputs=[
                 PoseSequenceIO.Input("poses", tooltip="The sequence to save."),
                 io.String.Input("filename_prefix", default="scail_pose/poses",
-                                tooltip="Relative to the output folder; a counter is added."),
+                                tooltip="Relative to the output folder; a counter is added. "
+                                        "Load Pose Sequence lists files saved under "
+                                        "scail_pose/."),
                 io.Combo.Input("format", options=["json", "npz"], default="json",
                                tooltip="json: readable; npz: compact numpy arrays."),
             ],
@@ -104,9 +106,12 @@ class LoadPoses(io.ComfyNode):
             display_name="Load Pose Sequence",
             category="SCAIL-Pose/formats",
             description="Loads a pose sequence saved with Save Pose Sequence (or the CLI) from "
-                        "ComfyUI's output folder.",
+                        "ComfyUI's output folder: the list shows output/scail_pose/ "
+                        "(Save Pose Sequence's default place).",
             inputs=[io.Combo.Input("file", options=files,
-                                   tooltip="A .json/.npz file under the output folder.")],
+                                   tooltip="A saved sequence (<name>_NNNNN.json/.npz) under "
+                                           "output/scail_pose/; press Refresh (R) after "
+                                           "saving.")],
             outputs=[PoseSequenceIO.Output("poses", display_name="poses", tooltip="The loaded sequence.")],
         )  # fmt: skip
 

@@ -1,4 +1,5 @@
-"""Model loaders: a replaced file is loaded afresh, and at most one model per kind is kept."""
+"""Model loaders (a replaced file is loaded afresh, one model per kind kept) and the pose-file
+listing of Load Pose Sequence (our own files in output/scail_pose/ only)."""
 
 from __future__ import annotations
 
@@ -76,3 +77,39 @@ def test_cache_keeps_at_most_one_model_per_kind(node_classes, loaders):
     finally:
         for c in [*copies, pose_copy]:
             c.unlink(missing_ok=True)
+
+
+def test_load_poses_lists_only_saved_sequences_in_the_pack_folder(node_classes):
+    """/object_info lists our files in output/scail_pose/ only: no saved workflows, no other
+    packs' JSON, nothing outside the subfolder, bounded depth and count."""
+    import folder_paths
+
+    files_mod = sys.modules[node_classes["ScailPoseLoadPoses"].__module__.replace(
+        ".formats", "._files")]  # fmt: skip
+    out = Path(folder_paths.get_output_directory())
+    planted = {
+        "scail_pose/run_00007.json": True,
+        "scail_pose/sub/dance_00001.npz": True,
+        "scail_pose/workflow.json": False,  # a saved workflow
+        "scail_pose/notes_1.json": False,
+        "scail_pose/a/b/c/d/deep_00001.json": False,  # deeper than MAX_DEPTH
+        "elsewhere_00001.json": False,  # outside the pack's folder
+        "other_pack/pose_00001.json": False,
+    }
+    for rel in planted:
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text("{}")
+    try:
+        listed = node_classes["ScailPoseLoadPoses"].GET_SCHEMA().inputs[0].options
+        for rel, want in planted.items():
+            assert (rel in listed) == want, rel
+        assert all(f.startswith("scail_pose/") for f in listed)
+        old = files_mod.MAX_LISTED
+        files_mod.MAX_LISTED = 1
+        try:
+            assert len(files_mod.list_pose_files()) == 1
+        finally:
+            files_mod.MAX_LISTED = old
+    finally:
+        for rel in planted:
+            (out / rel).unlink(missing_ok=True)
