@@ -78,6 +78,9 @@ class DWPoseEstimator:
         split_ratio: SimCC bins per pixel (2.0).
         padding: box padding (1.25).
         max_batch: crops per run when batching (32 × 1.3 MB of input).
+
+    The model input and the crops' uint8 intermediates are buffers kept between calls, so one
+    estimator must not be used by two threads at once.
     """
 
     def __init__(
