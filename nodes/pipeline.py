@@ -74,13 +74,29 @@ class ExtractSinglePerson(io.ComfyNode):
                                   crop=crop, fps=fps, device=_bridge.device())  # fmt: skip
         models = PipelineModels(dwpose_model.detector, dwpose_model.estimator, nlf_model.model)
         ref = None if reference_image is None else _convert.image_to_uint8(reference_image)[0]
+        total = int(video.shape[0])
+        bar = _bridge.progress(2 * total + (1 if ref is not None else 0))
+        seen = {"done": 0, "total": 0}
+
+        def extract_progress(done: int, total_now: int) -> None:
+            seen["done"], seen["total"] = done, total_now
+            bar(done, total_now)
+
         extracted = run_single(
             _convert.iter_uint8_chunks(video, options.chunk_size), ref, models, options,
-            progress=_bridge.progress(video.shape[0]), check_cancel=_bridge.check_cancel,
+            progress=extract_progress, check_cancel=_bridge.check_cancel, num_frames=total,
+            source_fps=fps,
         )  # fmt: skip
+
+        def render_progress(done: int, total_now: int) -> None:
+            # the render's share of the job's bar: what run_single left for it
+            base, end = seen["done"], seen["total"]
+            bar(base + ((end - base) * done) // max(total_now, 1), end)
+
         ropts = RenderOptions(device=_bridge.device(), output_size=output_size,
                               frames_4n1=frames_4n1)  # fmt: skip
-        res = render_sequence(extracted.sequence, ropts, check_cancel=_bridge.check_cancel)
+        res = render_sequence(extracted.sequence, ropts, progress=render_progress,
+                              check_cancel=_bridge.check_cancel)  # fmt: skip
         preview = res.images[_convert.pick_preview_frames(res.frame_count)]
         return io.NodeOutput(res.images, res.mask, res.frame_count, extracted.sequence,
                              ui=ui.PreviewImage(preview, cls=cls))  # fmt: skip

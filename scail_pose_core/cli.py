@@ -10,9 +10,10 @@ Commands::
 
 A folder is used the way the reference's ``process_pose.py --subdir`` uses it: the driving
 video is ``driving.mp4`` and the reference image the first of ``ref_image.jpg``,
-``ref_image.png``, ``ref.jpg``; the output ``rendered.mp4`` (``rendered_aligned.mp4`` with
-retargeting) goes beside them, with the pose sequence next to it
-(``rendered_poses.npz`` / ``rendered_aligned_poses.npz``). Outputs are written to temporary
+``ref_image.png``, ``ref.jpg``; the output goes beside them: ``rendered.mp4`` (no
+retargeting), ``rendered_aligned.mp4`` (``--use-align`` / camera_fit, the reference's names) or
+``rendered_retargeted.mp4`` (bone_lengths), each with its pose sequence next to it
+(``<stem>_poses.npz``). Outputs are written to temporary
 files and renamed into place only when complete, so a failed or interrupted run leaves nothing
 that looks finished.
 
@@ -71,9 +72,21 @@ def find_pair(folder: str | Path) -> tuple[Path, Path]:
     )
 
 
+#: Output stem per retargeting mode: the reference's names for none / camera_fit (--use_align),
+#: a name of its own for bone_lengths (so a batch never mistakes one mode's output for another's).
+OUTPUT_STEMS = {
+    "none": "rendered",
+    "camera_fit": "rendered_aligned",
+    "bone_lengths": "rendered_retargeted",
+}
+
+
 def output_names(retarget: str, pose_format: str = "npz") -> tuple[str, str]:
-    """(video name, pose-sequence name): ``rendered[_aligned].mp4`` and its ``_poses`` file."""
-    stem = "rendered" if retarget == "none" else "rendered_aligned"
+    """(video name, pose-sequence name) for a retargeting mode: ``<stem>.mp4`` and
+    ``<stem>_poses.<format>`` with the stem of :data:`OUTPUT_STEMS`."""
+    if retarget not in OUTPUT_STEMS:
+        raise InputError(f"unknown retarget mode {retarget!r}; one of {', '.join(OUTPUT_STEMS)}")
+    stem = OUTPUT_STEMS[retarget]
     return f"{stem}.mp4", f"{stem}_poses.{pose_format}"
 
 
@@ -89,6 +102,15 @@ def is_finished(video_out: Path, poses_out: Path) -> bool:
 
 def _temp_name(final: Path) -> Path:
     return final.with_name(f".{final.stem}.partial-{os.getpid()}{final.suffix}")
+
+
+def _remove_quietly(*paths: Path) -> None:
+    """Delete temp files that may or may not exist (after success they were renamed away)."""
+    for t in paths:
+        try:
+            t.unlink()
+        except FileNotFoundError:
+            pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,6 +197,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from .pipeline import FRAME_COUNT_POLICIES, FRAMES_4N1, RETARGET_MODES
+    from .segment.sam2 import SAM2_SIZES
+
+    sam2_sizes = tuple(SAM2_SIZES)
 
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -234,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder holding the model files (repeatable; also $SCAIL_POSE_MODELS)",
     )  # fmt: skip
     ex.add_argument(
-        "--sam2", default="large", choices=("tiny", "small", "base_plus", "large"),
+        "--sam2", default="large", choices=sam2_sizes,
         help="SAM 2.1 size for --multi (reference: large)",
     )  # fmt: skip
     ex.add_argument(
@@ -249,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("names", nargs="*", metavar="NAME", help="models (default: yolox_l dwpose nlf)")
     dl.add_argument("--models-dir", type=Path, default=None, metavar="DIR", help="download here")
     dl.add_argument("--multi", action="store_true", help="also the SAM 2.1 checkpoint")
-    dl.add_argument("--sam2", default="large", choices=("tiny", "small", "base_plus", "large"))
+    dl.add_argument("--sam2", default="large", choices=sam2_sizes)
     dl.add_argument("--list", action="store_true", help="list the models and where each is found")
     _add_common(dl)
 
@@ -388,11 +413,7 @@ def _run_job(job: _Job, models, options, quiet: bool, pose_format: str) -> dict:
         }
     finally:
         bar.close()
-        for t in (tmp_video, tmp_poses):
-            try:
-                t.unlink()
-            except FileNotFoundError:
-                pass
+        _remove_quietly(tmp_video, tmp_poses)
 
 
 def _load_models(args: argparse.Namespace, options):
@@ -505,7 +526,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo_motion import demo_motion
     from .formats import save_sequence
     from .media.video import write_video
-    from .pipeline import _to_rgb
+    from .pipeline import rgba_to_rgb
     from .render import RenderOptions, iter_render_rgba
 
     t0 = time.perf_counter()
@@ -523,7 +544,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for rgba in iter_render_rgba(seq, options):
             count["frames"] += int(rgba.shape[0])
             bar(count["frames"], len(seq))
-            yield _to_rgb(rgba, output_size, (h, w))
+            yield rgba_to_rgb(rgba, output_size, (h, w))
 
     try:
         write_video(tmp_video, rgb_chunks(), fps=args.fps)
@@ -532,11 +553,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         os.replace(tmp_video, out)
     finally:
         bar.close()
-        for t in (tmp_video, tmp_poses):
-            try:
-                t.unlink()
-            except FileNotFoundError:
-                pass
+        _remove_quietly(tmp_video, tmp_poses)
     oh, ow = (h // 2, w // 2) if args.half else (h, w)
     print(
         f"wrote {out} ({count['frames']} frames, {ow}x{oh}, {args.fps:g} fps, "

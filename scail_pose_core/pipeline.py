@@ -32,18 +32,26 @@ import numpy as np
 
 from .errors import InputError
 from .geometry.crop import DEFAULT_RESOLUTION, CropGeometry, plan_resize_crop, target_size_for
+from .render.output import FRAMES_4N1, OUTPUT_SIZES, frame_count_4n1
 from .runtime import CancelFn, ProgressFn
+from .segment.sam2 import SAM2_SIZES
 from .types import Detections, Pose2D, Pose3D, PoseFrame, PoseSequence
 
 LOGGER = logging.getLogger("scail_pose")
 
 RETARGET_MODES = ("none", "camera_fit", "bone_lengths")
-OUTPUT_SIZES = ("full", "half")
-FRAMES_4N1 = ("none", "trim", "pad")
 FRAME_COUNT_POLICIES = ("none", "reference_api")
 CROP_MODES = ("auto", "target", "native")
 OVERLAY_PEOPLE = ("all", "first")
-SAM2_MODELS = ("sam2.1_tiny", "sam2.1_small", "sam2.1_base_plus", "sam2.1_large")
+#: The weight names (scail_pose_core.weights) of the SAM 2.1 sizes of :mod:`.segment`.
+SAM2_MODELS = tuple(f"sam2.1_{size}" for size in SAM2_SIZES)
+
+__all__ = [
+    "CROP_MODES", "FRAME_COUNT_POLICIES", "FRAMES_4N1", "OUTPUT_SIZES", "OVERLAY_PEOPLE",
+    "RETARGET_MODES", "SAM2_MODELS", "PipelineModels", "PipelineOptions", "PipelineResult",
+    "frame_indices_for_policy", "load_reference_image", "open_video_source", "rgba_to_rgb",
+    "run_multi", "run_single", "sequence_fps",
+]  # fmt: skip
 
 #: Frame counts of the reference service (§8): shortest accepted clip and the two lengths it keeps.
 API_MIN_FRAMES = 65
@@ -264,18 +272,40 @@ def frame_indices_for_policy(frame_count: int, policy: str = "none") -> np.ndarr
 
 @dataclass
 class _VideoSource:
-    """A video given as a file, one array, or an iterable of chunks; read in chunks."""
+    """A video given as a file, one array, or an iterable of chunks; read in chunks.
+
+    ``frame_count`` is 0 when unknown (an iterable of chunks without a ``num_frames`` hint).
+    Every chunk is validated (uint8 RGB, the first chunk's frame size) as it is read, and an
+    iterable that yields more frames than its hint raises :class:`InputError`.
+    """
 
     size_hw: tuple[int, int]
-    frame_count: int  # 0 when unknown (an iterable of chunks)
+    frame_count: int
     fps: float | None
     name: str
     _path: Path | None = None
     _array: np.ndarray | None = None
     _chunks: Iterable[np.ndarray] | None = None
     _first: np.ndarray | None = None
+    _hinted: bool = False
 
     def chunks(self, chunk_size: int) -> Iterator[np.ndarray]:
+        seen = 0
+        for chunk in self._raw_chunks(chunk_size):
+            if tuple(chunk.shape[1:3]) != tuple(self.size_hw):
+                raise InputError(
+                    f"{self.name}: frame size changed from {tuple(self.size_hw)} to "
+                    f"{tuple(chunk.shape[1:3])} mid-video; re-encode the video at one size"
+                )
+            seen += int(chunk.shape[0])
+            if self._hinted and seen > self.frame_count:
+                raise InputError(
+                    f"{self.name}: num_frames={self.frame_count} was given but the chunks hold "
+                    f"more frames ({seen} so far); pass the true frame count or None"
+                )
+            yield chunk
+
+    def _raw_chunks(self, chunk_size: int) -> Iterator[np.ndarray]:
         if self._path is not None:
             from .media.video import iter_video_chunks
 
@@ -284,8 +314,10 @@ class _VideoSource:
             for s in range(0, self._array.shape[0], chunk_size):
                 yield self._array[s : s + chunk_size]
         else:
-            assert self._chunks is not None and self._first is not None
-            yield self._first
+            if self._chunks is None or self._first is None:
+                raise InputError(f"{self.name}: the chunk iterable was already consumed")
+            first, self._first = self._first, None
+            yield first
             for c in self._chunks:
                 yield _check_chunk(c, self.name)
 
@@ -301,8 +333,16 @@ def _check_chunk(chunk: object, name: str) -> np.ndarray:
     return a
 
 
-def open_video_source(video: VideoInput) -> _VideoSource:
-    """Validate a video input without decoding it all (files are probed, not read)."""
+def open_video_source(video: VideoInput, num_frames: int | None = None) -> _VideoSource:
+    """Validate a video input without decoding it all (files are probed, not read).
+
+    Args:
+        video: a video file, a uint8 RGB array (T, H, W, 3), or an iterable of such chunks.
+        num_frames: the frame count of an iterable of chunks when the caller knows it (e.g. a
+            ComfyUI IMAGE batch converted lazily): progress then has a real total and the
+            ``reference_api`` policy can pick its frames. Ignored for files and arrays (their
+            count is known); an iterable yielding more frames raises :class:`InputError`.
+    """
     if isinstance(video, (str, Path)):
         from .media.video import probe_video
 
@@ -319,14 +359,17 @@ def open_video_source(video: VideoInput) -> _VideoSource:
             size_hw=(int(a.shape[1]), int(a.shape[2])), frame_count=int(a.shape[0]), fps=None,
             name="video array", _array=a,
         )  # fmt: skip
+    if num_frames is not None and int(num_frames) < 1:
+        raise InputError(f"num_frames must be ≥ 1 (or None when unknown), got {num_frames}")
     it = iter(video)
     first = next(it, None)
     if first is None:
         raise InputError("video: the chunk iterable yielded no frames; pass at least one frame")
     f = _check_chunk(first, "video chunk")
     return _VideoSource(
-        size_hw=(int(f.shape[1]), int(f.shape[2])), frame_count=0, fps=None,
-        name="video chunks", _chunks=it, _first=f,
+        size_hw=(int(f.shape[1]), int(f.shape[2])),
+        frame_count=int(num_frames) if num_frames is not None else 0, fps=None,
+        name="video chunks", _chunks=it, _first=f, _hinted=num_frames is not None,
     )  # fmt: skip
 
 
@@ -450,38 +493,34 @@ def _extract_chunk(
 def _reference_frame(
     ref_rgb: np.ndarray, target_hw: tuple[int, int], models: PipelineModels
 ) -> PoseFrame:
-    """2D (+3D) of the reference image after the same resize/crop as the video (§1.2 step 4)."""
+    """2D (+3D) of the reference image after the same resize/crop as the video (§1.2 step 4).
+
+    Nobody in the image → an empty :class:`PoseFrame` (and a warning): retargeting then reports
+    "no person in the reference" and keeps the unaligned camera, as issue 6 defines.
+    """
     from .media.frames import resize_crop
 
     geom = plan_resize_crop(tuple(ref_rgb.shape[:2]), target_hw)
     img = resize_crop(ref_rgb[None], geom)
     ((det, p2, p3),) = _extract_chunk(img, models, None, first_box_only=False)
     if len(det) == 0 or p2.num_people == 0:
-        raise InputError(
-            "no person was found in the reference image; retargeting needs the reference "
-            "character visible (use a photo showing the character, or --retarget none)"
+        LOGGER.warning(
+            "no person was found in the reference image: the output will not be aligned to it "
+            "(use a photo showing the whole character to align)"
+        )
+        return PoseFrame(
+            detections=Detections.empty(), pose2d=Pose2D.empty(), pose3d=Pose3D.empty()
         )
     return PoseFrame(detections=det, pose2d=p2, pose3d=p3)
 
 
-def frames_after_4n1(n: int, mode: str) -> int:
-    """Rendered frame count for ``mode``: "none" → n, "trim" → largest 4k+1 ≤ n, "pad" →
-    smallest 4k+1 ≥ n (SCAIL's VAE wants 4k+1 frames)."""
-    if mode not in FRAMES_4N1:
-        raise InputError(f"frames_4n1 must be one of {', '.join(FRAMES_4N1)}, got {mode!r}")
-    if n <= 0 or mode == "none":
-        return max(n, 0)
-    if mode == "trim":
-        return ((n - 1) // 4) * 4 + 1
-    return -(-(n - 1) // 4) * 4 + 1
-
-
-def _to_rgb(rgba: object, output_size: str, full_hw: tuple[int, int]) -> np.ndarray:
+def rgba_to_rgb(rgba: object, output_size: str, full_hw: tuple[int, int]) -> np.ndarray:
     """A rendered RGBA chunk (t, H, W, 4) → uint8 RGB (t, h, w, 3) at the output size.
 
-    The alpha channel is dropped (the reference's moviepy writer drops it too: RGB on black).
-    Half size: bilinear, align_corners False, no antialias (SCAIL's ``smpl_downsample``), done
-    here when the renderer returned full-size frames.
+    ``rgba``: uint8 (or float in [0, 1]) numpy array or torch tensor; ``full_hw``: the full
+    render size (H, W). The alpha channel is dropped (the reference's moviepy writer drops it
+    too: RGB on black). Half size: bilinear, align_corners False, no antialias (SCAIL's
+    ``smpl_downsample``), done here when the renderer returned full-size frames.
     """
     a = rgba.numpy() if hasattr(rgba, "numpy") and not isinstance(rgba, np.ndarray) else rgba
     a = np.asarray(a)
@@ -510,7 +549,7 @@ def _render_chunks(
     """
     from .render import RenderOptions, iter_render_rgba
 
-    n_out = frames_after_4n1(len(seq), options.frames_4n1)
+    n_out = frame_count_4n1(len(seq), options.frames_4n1)
     rseq = seq if n_out >= len(seq) else replace(seq, frames=seq.frames[:n_out])
     ropts = RenderOptions(
         backend=options.render_backend,
@@ -526,7 +565,7 @@ def _render_chunks(
     reported = 0
     last = None
     for rgba in iter_render_rgba(rseq, ropts, check_cancel=prog.check_cancel):
-        rgb = _to_rgb(rgba, options.output_size, seq.size_hw)
+        rgb = rgba_to_rgb(rgba, options.output_size, seq.size_hw)
         if rgb.shape[0] == 0:
             continue
         n += rgb.shape[0]
@@ -593,6 +632,108 @@ def _no_person_error(name: str, n: int) -> InputError:
     )
 
 
+# --------------------------------------------------------------------------------------------
+# shared by both jobs: geometry, frame policy, fps, meta
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a job does with its video: working size, crop, kept frames, sequence fps."""
+
+    target_hw: tuple[int, int]
+    geom: CropGeometry
+    identity: bool  # the crop is a no-op
+    keep: np.ndarray | None  # source indices kept (None: all)
+    expected: int  # frames the job will keep (0: unknown until read)
+    seq_fps: float
+
+
+def sequence_fps(source_fps: float, keep: np.ndarray | None) -> float:
+    """Frames per second of the kept frames of a ``source_fps`` video.
+
+    ``keep`` = the kept source indices (None: all). Even sampling (``reference_api``'s
+    ``linspace``) stretches the time between kept frames by (last − first)/(count − 1) source
+    frames, so the kept frames play at ``source_fps`` divided by that; consecutive frames keep
+    ``source_fps``.
+    """
+    fps = float(source_fps)
+    if keep is None or len(keep) < 2:
+        return fps
+    step = float(keep[-1] - keep[0]) / float(len(keep) - 1)
+    return fps / step if step > 0 else fps
+
+
+def _plan(src: _VideoSource, options: PipelineOptions, source_fps: float | None) -> _Plan:
+    target_hw = (
+        tuple(src.size_hw)
+        if options.uses_native_size()
+        else target_size_for(src.size_hw, options.resolution)
+    )
+    geom = plan_resize_crop(src.size_hw, target_hw)
+    identity = geom.resized_hw == geom.in_hw and geom.target_hw == geom.in_hw
+    keep = None
+    expected = int(src.frame_count)
+    if options.frame_count_policy != "none":
+        if not src.frame_count:
+            raise InputError(
+                "frame_count_policy 'reference_api' needs to know the frame count: pass a video "
+                "file, a frame array, or num_frames with the iterable of chunks"
+            )
+        keep = frame_indices_for_policy(src.frame_count, options.frame_count_policy)
+        expected = int(keep.shape[0])
+    fps = src.fps if src.fps else source_fps
+    if fps is None or not fps > 0:
+        fps = float(options.fps)  # frames given without a rate: take them as the output rate
+    return _Plan(target_hw, geom, identity, keep, expected, sequence_fps(fps, keep))
+
+
+def _sequence_meta(job: str, src: _VideoSource, plan: _Plan, options: PipelineOptions) -> dict:
+    return {
+        "job": job,
+        "source": src.name,
+        "source_fps": src.fps,
+        "source_size_hw": list(src.size_hw),
+        "frame_indices": plan.keep.tolist() if plan.keep is not None else None,
+        "options": _options_meta(options),
+    }
+
+
+def _person0_only(frame: PoseFrame) -> PoseFrame:
+    """``frame`` reduced to person 0 (2D, 3D and boxes), as the reference's align branch."""
+    p2, p3, det = frame.pose2d, frame.pose3d, frame.detections
+    if p2 is not None and p2.num_people > 1:
+        p2 = p2.select([0])
+    if p3 is not None and p3.num_people > 1:
+        p3 = p3.select([0])
+    if det is not None and len(det) > 1:
+        det = Detections(det.boxes_xyxy[:1], det.scores[:1])
+    return PoseFrame(detections=det, pose2d=p2, pose3d=p3)
+
+
+def _unaligned_fallback(seq: PoseSequence, mode: str) -> PoseSequence:
+    """A single-person retarget that was not applied: keep person 0 only (§1.4/§6.4) and say
+    loudly that the "aligned" output is not aligned."""
+    rep = dict(seq.meta.get("retarget") or {})
+    if rep.get("applied"):
+        return seq
+    why = "; ".join(rep.get("warnings") or []) or "see meta['retarget']"
+    LOGGER.warning(
+        "retarget=%s was NOT applied, so this output is NOT aligned to the reference image "
+        "(it uses the driving video's own camera): %s",
+        mode, why,
+    )  # fmt: skip
+    rep["applied"] = False
+    rep["kept_person0_only"] = True
+    frames = tuple(_person0_only(f) for f in seq.frames)
+    return replace(seq, frames=frames, meta={**seq.meta, "retarget": rep})
+
+
+# --------------------------------------------------------------------------------------------
+# the single-person job
+# --------------------------------------------------------------------------------------------
+
+
 def run_single(
     video: VideoInput,
     ref_image: ImageInput | None = None,
@@ -601,6 +742,8 @@ def run_single(
     progress: ProgressFn | None = None,
     check_cancel: CancelFn | None = None,
     output: str | Path | None = None,
+    num_frames: int | None = None,
+    source_fps: float | None = None,
 ) -> PipelineResult:
     """The single-person job (reference_spec.md §1), streamed in chunks.
 
@@ -613,72 +756,57 @@ def run_single(
         progress: ``progress(done, total)`` over all stages (units: extraction then rendering).
         check_cancel: raises to stop (between chunks).
         output: an ``.mp4`` path to write (atomically); None → ``result.frames`` renders lazily.
+        num_frames: the frame count of an iterable of chunks, when known (progress totals and
+            the ``reference_api`` policy need it); ignored for files and arrays.
+        source_fps: frames per second of an array / iterable source (files carry their own);
+            default ``options.fps``.
 
     Returns:
         :class:`PipelineResult`; ``sequence.size_hw`` is the target (H, W) (or the native size
-        with ``crop="native"``) and ``sequence.camera`` the camera the video was rendered with.
+        with ``crop="native"``), ``sequence.camera`` the camera the video was rendered with and
+        ``sequence.fps`` the rate of the kept source frames (the mp4 is written at
+        ``options.fps``).
 
     Raises:
-        InputError: unreadable/empty video or image, no person anywhere in the video, no person
-            in the reference image when retargeting, a too-short clip under ``reference_api``.
+        InputError: unreadable/empty video or image, no person anywhere in the video, no
+            reference image when retargeting, a too-short clip under ``reference_api``.
         Cancelled (or the caller's exception): when ``check_cancel`` raises.
     """
     if models is None:
         raise InputError("run_single: models are required (PipelineModels.load(...))")
-    src = open_video_source(video)
+    src = open_video_source(video, num_frames)
     if options.retarget != "none" and ref_image is None:
         raise InputError(
             f"retarget={options.retarget!r} needs a reference image; pass one or use 'none'"
         )
     ref_rgb = load_reference_image(ref_image) if ref_image is not None else None
-    if options.uses_native_size():
-        target_hw = src.size_hw
-    else:
-        target_hw = target_size_for(src.size_hw, options.resolution)
-    geom = plan_resize_crop(src.size_hw, target_hw)
-    keep = None
-    if src.frame_count:
-        keep_idx = frame_indices_for_policy(src.frame_count, options.frame_count_policy)
-        keep = None if options.frame_count_policy == "none" else keep_idx
-        expected = int(keep_idx.shape[0])
-    elif options.frame_count_policy != "none":
-        raise InputError(
-            "frame_count_policy 'reference_api' needs to know the frame count: pass a video "
-            "file or a frame array, not an iterable of chunks"
-        )
-    else:
-        expected = 0
-    units = max(expected, 1)
+    plan = _plan(src, options, source_fps)
+    units = max(plan.expected, 1)
     prog = _Progress(progress, check_cancel, total=2 * units + (1 if ref_rgb is not None else 0))
     prog.cancel()
 
-    frames, stats = _extract_stream(src, geom, keep, models, options, prog, units)
+    frames, stats = _extract_stream(src, plan, models, options, prog, units)
     n = len(frames)
-    if not expected:  # frame count learnt only now (an iterable of chunks)
+    if not plan.expected:  # frame count learnt only now (an iterable of chunks)
         units = n
         prog.total = prog.done + n + (1 if ref_rgb is not None else 0)
     if not any(_has_person(f) for f in frames):
         raise _no_person_error(src.name, n)
     seq = PoseSequence(
         frames=tuple(frames),
-        size_hw=target_hw,
-        fps=float(options.fps),
-        meta={
-            "job": "single",
-            "source": src.name,
-            "source_fps": src.fps,
-            "source_size_hw": list(src.size_hw),
-            "frame_indices": keep.tolist() if keep is not None else None,
-            "options": _options_meta(options),
-        },
+        size_hw=plan.target_hw,
+        fps=plan.seq_fps,
+        meta=_sequence_meta("single", src, plan, options),
     )
     if options.retarget != "none":
         from .retarget import RetargetOptions, retarget
 
         t0 = time.perf_counter()
-        assert ref_rgb is not None
-        ref_frame = _reference_frame(ref_rgb, target_hw, models)
+        if ref_rgb is None:  # checked above; keeps type checkers happy
+            raise InputError("retargeting needs a reference image")
+        ref_frame = _reference_frame(ref_rgb, plan.target_hw, models)
         seq = retarget(seq, ref_frame, RetargetOptions(mode=options.retarget))
+        seq = _unaligned_fallback(seq, options.retarget)
         stats["retarget"] = {"seconds": time.perf_counter() - t0, "frames": 1}
     if ref_rgb is not None:
         prog.advance(1)
@@ -687,8 +815,7 @@ def run_single(
 
 def _extract_stream(
     src: _VideoSource,
-    geom: CropGeometry,
-    keep: np.ndarray | None,
+    plan: _Plan,
     models: PipelineModels,
     options: PipelineOptions,
     prog: _Progress,
@@ -701,41 +828,39 @@ def _extract_stream(
     t_read = t_crop = t_ext = 0.0
     frames: list[PoseFrame] = []
     start = advanced = 0
-    identity = geom.resized_hw == geom.in_hw and geom.target_hw == geom.in_hw
     t = time.perf_counter()
     for chunk in src.chunks(options.chunk_size):
         t_read += time.perf_counter() - t
-        if tuple(chunk.shape[1:3]) != tuple(src.size_hw):
-            raise InputError(
-                f"{src.name}: frame size changed from {src.size_hw} to {chunk.shape[1:3]} "
-                "mid-video; re-encode the video at one size"
-            )
-        sel, count = _select_in_chunk(chunk, start, keep)
+        sel, count = _select_in_chunk(chunk, start, plan.keep)
         start += chunk.shape[0]
         if count:
             t = time.perf_counter()
-            cropped = sel if identity else resize_crop(sel, geom)
+            cropped = sel if plan.identity else resize_crop(sel, plan.geom)
             t_crop += time.perf_counter() - t
             t = time.perf_counter()
             for det, p2, p3 in _extract_chunk(cropped, models, prog.check_cancel):
                 frames.append(_single_person_frame(det, p2, p3, options.overlay_people))
             t_ext += time.perf_counter() - t
-            step = min(count, units - advanced) if src.frame_count else 0
+            step = min(count, units - advanced) if plan.expected else 0
             advanced += step
             prog.advance(step)
         del chunk, sel
         t = time.perf_counter()
-    if not frames:
-        raise InputError(f"{src.name}: no frames could be read; check that the video plays")
-    if keep is not None and len(frames) != keep.shape[0]:
-        LOGGER.warning(
-            "%s: the container said %d frames but fewer were decoded; kept %d of %d planned",
-            src.name, src.frame_count, len(frames), keep.shape[0],
-        )  # fmt: skip
+    _check_read(src, plan, len(frames))
     stats["read"] = {"seconds": t_read, "frames": start}
     stats["resize_crop"] = {"seconds": t_crop, "frames": len(frames)}
     stats["extract"] = {"seconds": t_ext, "frames": len(frames)}
     return frames, stats
+
+
+def _check_read(src: _VideoSource, plan: _Plan, n: int) -> None:
+    if not n:
+        raise InputError(f"{src.name}: no frames could be read; check that the video plays")
+    if plan.keep is not None and n != plan.keep.shape[0]:
+        LOGGER.warning(
+            "%s: the container said %d frames but fewer were decoded; kept %d of %d planned",
+            src.name, src.frame_count, n, plan.keep.shape[0],
+        )  # fmt: skip
 
 
 def _options_meta(options: PipelineOptions) -> dict:
@@ -749,6 +874,33 @@ def _options_meta(options: PipelineOptions) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
+class _FrameBuffer:
+    """uint8 frames (n, H, W, 3) appended chunk by chunk into one preallocated array.
+
+    With a known count the array is allocated once (no concatenation: one copy of the clip in
+    memory); otherwise, or when more frames arrive than planned, capacity doubles.
+    """
+
+    def __init__(self, capacity: int, hw: tuple[int, int]):
+        self._buf = np.empty((max(int(capacity), 1), hw[0], hw[1], 3), np.uint8)
+        self.n = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        t = int(chunk.shape[0])
+        if self.n + t > self._buf.shape[0]:
+            grown = np.empty(
+                (max(2 * self._buf.shape[0], self.n + t), *self._buf.shape[1:]), np.uint8
+            )
+            grown[: self.n] = self._buf[: self.n]
+            self._buf = grown
+        self._buf[self.n : self.n + t] = chunk
+        self.n += t
+
+    def frames(self) -> np.ndarray:
+        """The frames appended so far (a view; no copy)."""
+        return self._buf[: self.n]
+
+
 def run_multi(
     video: VideoInput,
     ref_image: ImageInput | None = None,
@@ -757,6 +909,8 @@ def run_multi(
     progress: ProgressFn | None = None,
     check_cancel: CancelFn | None = None,
     output: str | Path | None = None,
+    num_frames: int | None = None,
+    source_fps: float | None = None,
 ) -> PipelineResult:
     """The multi-character job (reference_spec.md §7).
 
@@ -767,7 +921,8 @@ def run_multi(
     capsules, per-character palettes).
 
     The reference image is only validated (the reference's multi job does not use it).
-    The whole clip is held in memory as uint8 at the working size (SAM2 tracks over it).
+    The whole clip is held in memory once as uint8 at the working size (SAM2 tracks over it);
+    ``num_frames`` / ``source_fps`` as in :func:`run_single`.
 
     Raises:
         InputError: as :func:`run_single`; also when ``models.segmenter`` is missing.
@@ -780,27 +935,11 @@ def run_multi(
             "(CLI: --multi) and make sure a sam2.1 checkpoint is available"
         )
     options = replace(options, multi=True)
-    src = open_video_source(video)
+    src = open_video_source(video, num_frames)
     if ref_image is not None:
         load_reference_image(ref_image)
-    target_hw = (
-        src.size_hw
-        if options.uses_native_size()
-        else target_size_for(src.size_hw, options.resolution)
-    )
-    geom = plan_resize_crop(src.size_hw, target_hw)
-    identity = geom.resized_hw == geom.in_hw and geom.target_hw == geom.in_hw
-    keep = None
-    expected = src.frame_count
-    if src.frame_count and options.frame_count_policy != "none":
-        keep = frame_indices_for_policy(src.frame_count, options.frame_count_policy)
-        expected = int(keep.shape[0])
-    elif not src.frame_count and options.frame_count_policy != "none":
-        raise InputError(
-            "frame_count_policy 'reference_api' needs to know the frame count: pass a video "
-            "file or a frame array, not an iterable of chunks"
-        )
-    units = max(expected, 1)
+    plan = _plan(src, options, source_fps)
+    units = max(plan.expected, 1)
     # Stages: 2D (units), segmentation (units), 3D (units), render (units).
     prog = _Progress(progress, check_cancel, total=4 * units)
     prog.cancel()
@@ -809,30 +948,29 @@ def run_multi(
     from .pose2d import detect_poses
 
     stats: dict = {}
-    kept: list[np.ndarray] = []
+    buf = _FrameBuffer(plan.expected or options.chunk_size, plan.target_hw)
     pose_frames: list[PoseFrame] = []
     start = 0
     t0 = time.perf_counter()
     for chunk in src.chunks(options.chunk_size):
-        sel, count = _select_in_chunk(chunk, start, keep)
+        sel, count = _select_in_chunk(chunk, start, plan.keep)
         start += chunk.shape[0]
         if not count:
             continue
-        cropped = sel if identity else resize_crop(sel, geom)
-        kept.append(np.ascontiguousarray(cropped))
+        cropped = sel if plan.identity else resize_crop(sel, plan.geom)
+        buf.append(cropped)
         pose_frames.extend(
             detect_poses(cropped, models.detector, models.estimator, check_cancel=check_cancel)
         )
-        prog.advance(count if src.frame_count else 0)
+        prog.advance(count if plan.expected else 0)
+        del chunk, sel, cropped
     stats["detect"] = {"seconds": time.perf_counter() - t0, "frames": len(pose_frames)}
-    if not pose_frames:
-        raise InputError(f"{src.name}: no frames could be read; check that the video plays")
+    _check_read(src, plan, len(pose_frames))
     if not any(pf.detections is not None and len(pf.detections) for pf in pose_frames):
         raise _no_person_error(src.name, len(pose_frames))
-    all_frames = np.concatenate(kept, axis=0)
-    del kept
-    seq = _multi_extract(all_frames, pose_frames, models, options, prog, units, stats)
-    del all_frames
+    all_frames = buf.frames()
+    seq = _multi_extract(all_frames, pose_frames, models, options, plan, prog, units, stats)
+    del all_frames, buf
     if not any(_has_person(f) for f in seq.frames):
         raise InputError(
             f"no character could be lifted to 3D in {src.name}: the segmentation masks were "
@@ -840,17 +978,7 @@ def run_multi(
             "on the first frames) or try the single-person job"
         )
     seq = replace(
-        seq,
-        fps=float(options.fps),
-        meta={
-            **seq.meta,
-            "job": "multi",
-            "source": src.name,
-            "source_fps": src.fps,
-            "source_size_hw": list(src.size_hw),
-            "frame_indices": keep.tolist() if keep is not None else None,
-            "options": _options_meta(options),
-        },
+        seq, fps=plan.seq_fps, meta={**seq.meta, **_sequence_meta("multi", src, plan, options)}
     )
     return _finish(seq, options, "multi", prog, units, stats, output)
 
@@ -860,6 +988,7 @@ def _multi_extract(
     pose_frames: list[PoseFrame],
     models: PipelineModels,
     options: PipelineOptions,
+    plan: _Plan,
     prog: _Progress,
     units: int,
     stats: dict,
@@ -886,7 +1015,7 @@ def _multi_extract(
         masks,
         pose_frames,
         models.nlf,
-        ExtractOptions(chunk_size=options.chunk_size, fps=float(options.fps)),
+        ExtractOptions(chunk_size=options.chunk_size, fps=plan.seq_fps),
         progress=_sub_progress(prog, units),
         check_cancel=prog.check_cancel,
     )

@@ -57,16 +57,74 @@ def person_box(
     return (x1 * w / 896, y1 * h / 512, x2 * w / 896, y2 * h / 512)
 
 
+# --------------------------------------------------------------------------------------------
+# 2D consistent with 3D: "skeleton" markers at the K0 projection of the NLF stand-in's joints
+# --------------------------------------------------------------------------------------------
+
+#: COCO-WholeBody keypoint → (marker code, SMPL-24 joint whose K0 projection it sits at) for the
+#: "skeleton" DWPose stand-in. These are the points the camera fit's "down" mode reads: the
+#: shoulders (their mean is DWPose's neck, placed at SMPL neck 12: same x as the SMPL
+#: shoulders, the neck's y), knees and ankles. Every other keypoint has no marker (score 0).
+SKELETON_POINTS: dict[int, tuple[int, int]] = {
+    5: (1, 16),  # left shoulder (x of SMPL l_shoulder, y of the neck)
+    6: (2, 17),  # right shoulder
+    13: (3, 4),  # left knee
+    14: (4, 5),  # right knee
+    15: (5, 7),  # left ankle
+    16: (6, 8),  # right ankle
+}
+NECK_SMPL = 12
+
+
+def skeleton_codes() -> np.ndarray:
+    """(133,) marker code per DWPose keypoint for the "skeleton" stand-in (0 = no marker)."""
+    codes = np.zeros(133, np.int64)
+    for k, (code, _j) in SKELETON_POINTS.items():
+        codes[k] = code
+    return codes
+
+
+def nlf_projection(region_xyxy: tuple[float, float, float, float]) -> np.ndarray:
+    """(24, 2) K0 pixels of the joints the NLF stand-in returns for the non-black ``region``
+    (half-open x0, y0, x1, y1): tests/standin_nlf.py places joint j at depth f·1700/h so that it
+    projects through the image's FOV camera to (x0 + u_j·w, y0 + v_j·h), (u, v) = TEMPLATE_UV."""
+    from standin_nlf import TEMPLATE_UV
+
+    x0, y0, x1, y1 = (float(v) for v in region_xyxy)
+    uv = TEMPLATE_UV.astype(np.float64)
+    return np.stack([x0 + uv[:, 0] * (x1 - x0), y0 + uv[:, 1] * (y1 - y0)], axis=1)
+
+
+def skeleton_markers(joints_px: np.ndarray) -> dict[int, tuple[float, float]]:
+    """Marker code → image (x, y) for the "skeleton" stand-in, from (24, 2) SMPL joint pixels."""
+    out = {}
+    for _k, (code, j) in SKELETON_POINTS.items():
+        x, y = joints_px[j]
+        if j in (16, 17):
+            y = joints_px[NECK_SMPL][1]  # shoulders level with the neck: their mean is the neck
+        out[code] = (float(x), float(y))
+    return out
+
+
+def draw_markers(image: np.ndarray, markers: dict[int, tuple[float, float]]) -> None:
+    from standin_onnx import draw_marker
+
+    for code, xy in markers.items():
+        draw_marker(image, xy, code)
+
+
 def figure_frames(
     n: int,
     size_hw: tuple[int, int] = (512, 896),
     start: int = 0,
     blank: tuple[int, ...] = (),
-    markers: bool = True,
+    markers: bool | str = True,
     two: bool = False,
 ) -> np.ndarray:
     """(n, H, W, 3) uint8: black frames with a grey "person" filling :func:`person_box`
-    (the NLF stand-in finds exactly that region) and the DWPose stand-in's colour markers.
+    (the NLF stand-in finds exactly that region) and the DWPose stand-in's colour markers:
+    ``markers=True`` the default layout (tests/standin_onnx.py), ``"skeleton"`` the skeleton
+    markers at the K0 projection of the NLF joints (read by the ``skeleton`` stand-in models).
 
     With ``two`` a second person stands at :data:`SECOND_BOX_512x896`. Frames whose global
     index (``start`` + i) is in ``blank`` are all black (nobody there).
@@ -76,7 +134,9 @@ def figure_frames(
     for box in (PERSON_BOX_512x896, SECOND_BOX_512x896)[: 2 if two else 1]:
         x1, y1, x2, y2 = (int(round(v)) for v in person_box(size_hw, box))
         one[y1:y2, x1:x2] = 70
-        if markers:
+        if markers == "skeleton":
+            draw_markers(one, skeleton_markers(nlf_projection((x1, y1, x2, y2))))
+        elif markers:
             from standin_onnx import draw_person_markers
 
             draw_person_markers(one, (x1, y1, x2, y2))
@@ -93,11 +153,13 @@ def build_standin_models(
     boxes: list[tuple[float, float, float, float]] | None = None,
     dwpose_mode: str = "markers",
     two: bool = False,
+    skeleton: bool = False,
 ) -> Path:
     """Write the YOLOX, DWPose and NLF stand-ins under their real file names in ``models_dir``.
 
     The YOLOX stand-in "detects" ``boxes`` (frame pixels of a ``size_hw`` frame; default: the
-    planted person; ``[]`` = nobody) in every frame.
+    planted person; ``[]`` = nobody) in every frame. ``skeleton``: the DWPose stand-in reads
+    the skeleton markers (:func:`skeleton_codes`) instead of the default codes.
     """
     from standin_nlf import build_nlf_standin
     from standin_onnx import build_dwpose_standin, build_yolox_standin
@@ -114,7 +176,11 @@ def build_standin_models(
         [[v * r for v in b] for b in boxes],
         dynamic_batch=True,
     )
-    build_dwpose_standin(models_dir / WEIGHTS["dwpose"].filename, mode=dwpose_mode)
+    build_dwpose_standin(
+        models_dir / WEIGHTS["dwpose"].filename,
+        mode=dwpose_mode,
+        codes=skeleton_codes() if skeleton else None,
+    )
     build_nlf_standin(models_dir / WEIGHTS["nlf"].filename)
     return models_dir
 
@@ -154,32 +220,69 @@ _CACHE: dict[tuple, Path] = {}
 
 
 def cached_models_dir(
-    size_hw: tuple[int, int] = (512, 896), nobody: bool = False, two: bool = False
+    size_hw: tuple[int, int] = (512, 896),
+    nobody: bool = False,
+    two: bool = False,
+    skeleton: bool = False,
 ) -> Path:
     """A stand-in models folder built once per test session (removed at exit)."""
     import atexit
     import shutil
     import tempfile
 
-    key = (tuple(size_hw), nobody, two)
+    key = (tuple(size_hw), nobody, two, skeleton)
     if key not in _CACHE:
         d = Path(tempfile.mkdtemp(prefix="scail_pipeline_models_"))
         atexit.register(shutil.rmtree, d, True)
         _CACHE[key] = build_standin_models(
-            d, size_hw=size_hw, boxes=[] if nobody else None, two=two
+            d, size_hw=size_hw, boxes=[] if nobody else None, two=two, skeleton=skeleton
         )
     return _CACHE[key]
 
 
 def cached_models(
-    size_hw: tuple[int, int] = (512, 896), nobody: bool = False, two: bool = False, segmenter=None
+    size_hw: tuple[int, int] = (512, 896),
+    nobody: bool = False,
+    two: bool = False,
+    segmenter=None,
+    skeleton: bool = False,
+    seeing: bool = False,
 ):
-    """Loaded :class:`PipelineModels` over :func:`cached_models_dir` (+ ``segmenter``)."""
+    """Loaded :class:`PipelineModels` over :func:`cached_models_dir` (+ ``segmenter``).
+
+    ``seeing``: the YOLOX stand-in is wrapped by :class:`SeeingDetector` (no box on black).
+    """
     from scail_pose_core.pipeline import PipelineModels
 
-    m = PipelineModels.load(cached_models_dir(size_hw, nobody, two), device="cpu")
+    m = PipelineModels.load(cached_models_dir(size_hw, nobody, two, skeleton), device="cpu")
     m.segmenter = segmenter
+    if seeing:
+        m.detector = SeeingDetector(m.detector)
     return m
+
+
+class SeeingDetector:
+    """The YOLOX stand-in "detects" its planted boxes whatever the image shows; this wrapper
+    drops every box whose pixels are all black, so an image with nobody in it gives no box."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def detect(self, frames_rgb: np.ndarray, *args, **kwargs):
+        from scail_pose_core.types import Detections
+
+        out = []
+        for frame, det in zip(frames_rgb, self.inner.detect(frames_rgb, *args, **kwargs),
+                              strict=True):  # fmt: skip
+            keep = []
+            for i, (x1, y1, x2, y2) in enumerate(det.boxes_xyxy):
+                patch = frame[int(max(y1, 0)) : int(y2) + 1, int(max(x1, 0)) : int(x2) + 1]
+                if patch.size and patch.max() > 0:
+                    keep.append(i)
+            out.append(Detections(det.boxes_xyxy[keep], det.scores[keep]))
+        return out
+
+    __call__ = detect
 
 
 class BoxSegmenter:
