@@ -1,7 +1,8 @@
 """PoseSequence -> the JSON payload the 3D preview (web/js/pose_viewer.js) draws.
 
 Bones are the reference renderer's 13 3D limbs (OpenPose limbs 0–12 mapped onto SMPL-24 joints)
-with its colours (``c/300 + 0.15``), so the preview looks like the render. Joints stay in camera
+with the renderer's colours (``scail_pose_core.render.style``: ``c/300 + 0.15`` of the same
+palette and identities), so the preview looks like the render. Joints stay in camera
 millimetres, OpenCV axes; the viewer converts to its own axes.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..scail_pose_core.render import scene, style
 from ..scail_pose_core.skeletons import openpose as op
 from ..scail_pose_core.skeletons import smpl
 from ..scail_pose_core.types import PoseSequence
@@ -25,37 +27,37 @@ def _bones() -> list[list[int]]:
     return out
 
 
-def _palette(char_index: int, n_chars: int) -> list[list[float]]:
-    if n_chars <= 1:
-        base = op.LIMB_COLORS_SINGLE[: len(op.LIMBS_3D)]
-    else:
-        base = (op.LIMB_COLORS_MULTI_0, op.LIMB_COLORS_MULTI_1)[char_index % 2]
-    return [[round(min(v, 1.0), 4) for v in op.render_color(c)[:3]] for c in base]
+def _colors(character: int, palette: str) -> list[list[float]]:
+    """The render's RGB colours (``c/300 + 0.15``, clipped to 1) of limbs 0–12 for one
+    character, from the renderer's own palette function (identical by construction)."""
+    rgba = style.character_render_colors(character, palette)
+    return [[round(min(float(v), 1.0), 4) for v in row[:3]] for row in rgba]
 
 
-def preview_payload(seq: PoseSequence, max_frames: int = 300) -> dict:
+def preview_payload(seq: PoseSequence, max_frames: int = 300, palette: str = "auto") -> dict:
     """JSON-serialisable description of ``seq``'s 3D poses (at most ``max_frames`` frames).
 
-    Characters are the track ids seen (or person slots when ids are unassigned), in order.
+    Characters are identities as the renderer sees them (the track id when assigned, else the
+    person slot), sorted by id; each carries the colours :func:`render_sequence` gives it under
+    ``palette`` (``"auto"`` resolved over the whole sequence, like the render), so the viewer
+    shows the same colours as the rendered video.
     """
+    pal = style.resolve_palette(palette, scene.max_people_3d(seq))
     n = len(seq.frames)
     idx = list(range(n)) if n <= max_frames else np.linspace(0, n - 1, max_frames).round()
     idx = [int(i) for i in idx]
-    keys: list[int] = []
-    frames: list[list] = []
+    raw: list[list[tuple[int, list[float]]]] = []
     for i in idx:
         p3 = seq.frames[i].pose3d
         rows = []
         if p3 is not None:
             for p in range(p3.num_people):
-                if not bool(p3.present[p]):
-                    continue
-                key = int(p3.track_ids[p]) if int(p3.track_ids[p]) >= 0 else p
-                if key not in keys:
-                    keys.append(key)
-                joints = np.round(p3.joints_mm[p].astype(np.float64), 1).ravel().tolist()
-                rows.append([keys.index(key), joints])
-        frames.append(rows)
+                if bool(p3.present[p]):
+                    joints = np.round(p3.joints_mm[p].astype(np.float64), 1).ravel().tolist()
+                    rows.append((scene.character_of(p3, p), joints))
+        raw.append(rows)
+    keys = sorted({k for rows in raw for k, _ in rows})
+    slot = {k: ci for ci, k in enumerate(keys)}
     cam = seq.camera
     return {
         "version": PAYLOAD_VERSION,
@@ -63,11 +65,11 @@ def preview_payload(seq: PoseSequence, max_frames: int = 300) -> dict:
         "size_hw": [int(seq.size_hw[0]), int(seq.size_hw[1])],
         "camera": {"fx": cam.fx, "fy": cam.fy, "cx": cam.cx, "cy": cam.cy},
         "bones": _bones(),
+        "palette": pal,
         "characters": [
-            {"id": k, "label": f"character {k}", "colors": _palette(ci, len(keys))}
-            for ci, k in enumerate(keys)
+            {"id": k, "label": f"character {k}", "colors": _colors(k, pal)} for k in keys
         ],
-        "frames": frames,
+        "frames": [[[slot[k], joints] for k, joints in rows] for rows in raw],
         "frame_indices": idx,
     }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from comfy_api.latest import io
 
+from ..scail_pose_core.render import RenderOptions
+from ..scail_pose_core.render.style import PALETTES
 from . import _preview
 from .comfy_types import PoseSequenceIO
 
@@ -29,14 +31,23 @@ class PosePreview3D(io.ComfyNode):
                     max=5000,
                     tooltip="Longer sequences are subsampled evenly for the preview.",
                 ),
+                io.Combo.Input(
+                    "palette",
+                    options=list(PALETTES),
+                    default=RenderOptions().palette,
+                    optional=True,
+                    tooltip="Bone colours: set it like Render Skeleton's palette so the "
+                    "preview shows the render's colours (auto: single-person colours for one "
+                    "person, the two-character tables otherwise).",
+                ),
             ],
             outputs=[],
             is_output_node=True,
         )
 
     @classmethod
-    def execute(cls, poses, max_frames) -> io.NodeOutput:
-        payload = _preview.preview_payload(poses, max_frames=max_frames)
+    def execute(cls, poses, max_frames, palette="auto") -> io.NodeOutput:
+        payload = _preview.preview_payload(poses, max_frames=max_frames, palette=palette)
         return io.NodeOutput(ui={_preview.UI_KEY: [payload]})
 
 
