@@ -136,6 +136,28 @@ def test_single_person_graphs_run_end_to_end(name, node_classes, graph_models):
     assert res.ui["43"]["text"][0].startswith("scail_pose/")
 
 
+def test_single_person_graph_on_two_people_draws_both_in_2d_and_lifts_one(node_classes,
+                                                                          graph_models):  # fmt: skip
+    """Reference §1.4 (no alignment): 2D of every DWPose person, 3D of person 0 only."""
+    videos, images, two = _inputs()
+    twin = json.loads((TWINS / "01_single_person.api.json").read_text())
+    for node in twin.values():
+        if node["class_type"] == "ScailPoseLoadDWPose":
+            node["inputs"]["detector_file"] = TWO_PEOPLE_DETECTOR
+    res = run_prompt(twin, node_classes, {**videos, "dance.mp4": two}, images, PEER_NODES)
+    poses2d, poses3d = res.outputs["21"][0], res.outputs["22"][0]
+    for f2, f3 in zip(poses2d.frames, poses3d.frames, strict=True):
+        assert len(f2.detections) == 2 and f2.pose2d.num_people == 2
+        assert f3.pose2d.num_people == 2  # every person's 2D is kept for the overlay
+        assert f3.pose3d.num_people == 1 and bool(f3.pose3d.present[0])
+        u = poses3d.camera.project(f3.pose3d.joints_mm[0, :1])[0][0]  # pelvis in box 0
+        box = f2.detections.boxes_xyxy[0]
+        assert box[0] <= u <= box[2]
+    payload = res.ui["42"]["scail_pose_preview"][0]
+    assert len(payload["characters"]) == 1
+    assert float(res.saved["41"].mean()) > 0.005
+
+
 def test_external_mask_graph_runs_with_two_characters(node_classes, graph_models):
     res = _run("04_multi_character_external_masks", node_classes,
                videos_override=lambda two: {"dance.mp4": two})  # fmt: skip

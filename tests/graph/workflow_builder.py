@@ -128,11 +128,15 @@ def _note(node_id, text, pos) -> dict:
 
 def _single(retarget: bool) -> list[dict]:
     nodes = [*_loaders(), *_video(), _resize(20, (11, "images"), [360, 380])]
+    # Reference single-person job (reference_spec.md §1.4): without alignment every person's
+    # 2D face/hands overlay is drawn while only person 0 (box 0) is lifted and rendered in 3D;
+    # with alignment only person 0 is kept in both (§6.4 recollect).
     nodes += [
         {"id": 21, "type": "ScailPoseDWPoseDetect", "pos": [720, 0],
-         "widgets": {"people": "first"},
+         "widgets": {"people": "first" if retarget else "all"},
          "inputs": {"dwpose_model": (1, "dwpose_model"), "images": (20, "resized")}},
         {"id": 22, "type": "ScailPoseNLF3DLift", "pos": [1080, 0],
+         "widgets": {"people_3d": "first"},
          "inputs": {"nlf_model": (2, "nlf_model"), "images": (20, "resized"),
                     "poses": (21, "poses")}},
     ]  # fmt: skip
@@ -194,6 +198,7 @@ def _multi(external: bool) -> list[dict]:
         {"id": 23, "type": "ScailPoseSAM2SegmentCharacters", "pos": [720, 420],
          "inputs": seg_inputs},
         {"id": 22, "type": "ScailPoseNLF3DLift", "pos": [1080, 0],
+         "widgets": {"people_3d": "all"},
          "inputs": {"nlf_model": (2, "nlf_model"), "images": (11, "images"),
                     "poses": (21, "poses"), "character_masks": (23, "character_masks")}},
         {"id": 40, "type": "ScailPoseRenderSkeleton", "pos": [1440, 0],
