@@ -199,13 +199,17 @@ def write_figure_video(
     size_hw: tuple[int, int] = (512, 896),
     fps: float = 25.0,
     blank: tuple[int, ...] = (),
+    markers: bool | str = True,
+    two: bool = False,
 ) -> Path:
     """An mp4 of :func:`figure_frames` (lossless enough for the stand-ins: crf 0)."""
     from scail_pose_core.media.video import write_video
 
     def chunks():
         for s in range(0, n, 32):
-            yield figure_frames(min(32, n - s), size_hw, start=s, blank=blank)
+            yield figure_frames(
+                min(32, n - s), size_hw, start=s, blank=blank, markers=markers, two=two
+            )
 
     write_video(path, chunks(), fps=fps, crf=0)
     return path

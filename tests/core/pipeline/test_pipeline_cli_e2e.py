@@ -181,3 +181,21 @@ def test_demo_runs_in_a_fresh_process_without_weights(tmp_path: Path) -> None:
     assert (lit > 0.01).all()  # a skeleton in every frame
     assert np.abs(frames[0].astype(int) - frames[8].astype(int)).mean() > 0.5  # it moves
     assert elapsed < 120, elapsed
+
+
+def test_batch_finished_check_is_per_mode(capsys, tmp_path: Path, models_dir: Path) -> None:
+    root = tmp_path / "root"
+    a = _example(root / "a", frames=3)
+    # finished for camera_fit (--use-align) only
+    (a / "rendered_aligned.mp4").write_bytes(b"aligned earlier")
+    (a / "rendered_aligned_poses.npz").write_bytes(b"aligned earlier")
+    rc, out, err = _run(capsys, "extract", "--batch", root, "--use-align",
+                        "--models-dir", models_dir, *SMALL)  # fmt: skip
+    assert rc == 0 and "0 done, 1 skipped" in out, (out, err)
+    rc, out, err = _run(capsys, "extract", "--batch", root, "--retarget", "bone_lengths",
+                        "--models-dir", models_dir, *SMALL)  # fmt: skip
+    assert rc == 0 and "1 done, 0 skipped" in out, (out, err)
+    assert probe_video(a / "rendered_retargeted.mp4").frame_count == 3
+    seq = load_sequence(a / "rendered_retargeted_poses.npz")
+    assert seq.meta["retarget"]["mode"] == "bone_lengths"
+    assert (a / "rendered_aligned.mp4").read_bytes() == b"aligned earlier"

@@ -154,3 +154,33 @@ def test_cli_multi_without_sam2_checkpoint(capsys, tmp_path: Path, monkeypatch) 
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "sam2.1_hiera_tiny.pt" in lines[0], err
     assert sorted(p.name for p in d.iterdir()) == ["driving.mp4", "ref_image.jpg"]
+
+
+def test_multi_frame_size_change_is_an_input_error_and_fps_is_the_source() -> None:
+    models = cached_models(SMALL, two=True, segmenter=BoxSegmenter())
+
+    def chunks():
+        yield figure_frames(2, SMALL, two=True)
+        yield figure_frames(2, (128, 224), two=True)
+
+    with pytest.raises(InputError, match="frame size changed"):
+        run_multi(chunks(), None, models, _opts())
+    res = run_multi(figure_frames(3, SMALL, two=True), None, models, _opts(), source_fps=30)
+    assert res.sequence.fps == 30 and res.fps == 16
+
+
+def test_frame_buffer_preallocates_and_grows() -> None:
+    from scail_pose_core.pipeline import _FrameBuffer
+
+    a = np.arange(5 * 2 * 3 * 3, dtype=np.uint8).reshape(5, 2, 3, 3)
+    known = _FrameBuffer(5, (2, 3))
+    buf0 = known._buf
+    known.append(a[:2])
+    known.append(a[2:])
+    assert known._buf is buf0  # allocated once: no concatenation, no second copy
+    np.testing.assert_array_equal(known.frames(), a)
+    unknown = _FrameBuffer(1, (2, 3))  # count unknown: capacity doubles
+    for i in range(5):
+        unknown.append(a[i : i + 1])
+    assert unknown._buf.shape[0] == 8
+    np.testing.assert_array_equal(unknown.frames(), a)

@@ -23,7 +23,7 @@ from pipeline_helpers import (
 from scail_pose_core.errors import Cancelled, InputError
 from scail_pose_core.formats import load_sequence, save_sequence
 from scail_pose_core.media.video import probe_video, read_video
-from scail_pose_core.pipeline import PipelineOptions, run_single
+from scail_pose_core.pipeline import PipelineOptions, run_single, sequence_fps
 
 SMALL = (256, 448)  # a small landscape target (multiples of 32) keeps the render quick
 
@@ -108,6 +108,7 @@ def test_reference_api_policy_samples_65_frames(models_small, tmp_path: Path) ->
         output=tmp_path / "o.mp4",
     )  # fmt: skip
     assert res.frame_count == 65 and len(res.sequence) == 65
+    assert res.sequence.fps == pytest.approx(25.0 * 64 / 69)  # evenly sampled 25 fps source
     idx = res.sequence.meta["frame_indices"]
     assert idx == [int(v) for v in np.linspace(0, 69, 65)]
     assert res.sequence.frames[-1].pose3d.num_people == 0  # source frame 69 (black) kept last
@@ -196,3 +197,56 @@ def test_memory_does_not_grow_with_frames() -> None:
     peak(8)  # warm-up (lazy imports, caches)
     p24, p96 = peak(24), peak(96)
     assert p96 - p24 < 3 * 2**20, (p24, p96)  # measured: ~0.4 MB (pose data)
+
+
+def test_sequence_fps_is_the_source_fps(models_small, tmp_path: Path) -> None:
+    # a 25 fps file: the poses keep 25 fps (time-based maths downstream), the mp4 is 16 fps
+    src = write_figure_video(tmp_path / "d.mp4", 3, size_hw=SMALL, fps=25.0)
+    res = run_single(src, None, models_small, _opts(), output=tmp_path / "o.mp4")
+    assert res.sequence.fps == pytest.approx(25.0) and res.fps == 16.0
+    assert probe_video(tmp_path / "o.mp4").fps == pytest.approx(16.0)
+    # frames without a rate: source_fps when given, else the output rate
+    frames = figure_frames(2, SMALL)
+    assert run_single(frames, None, models_small, _opts(), source_fps=30).sequence.fps == 30
+    assert run_single(frames, None, models_small, _opts(fps=12)).sequence.fps == 12
+    # reference_api's even sampling stretches time: 65 of 70 frames play at 25·64/69 fps
+    assert sequence_fps(25.0, np.linspace(0, 69, 65).astype(np.int64)) == pytest.approx(
+        25.0 * 64 / 69
+    )
+    assert sequence_fps(25.0, np.arange(81)) == 25.0  # 81–95 frames: the first 81, same rate
+
+
+def test_chunks_with_a_frame_count_hint_report_real_progress(models_small) -> None:
+    n = 6
+    calls: list[tuple[int, int]] = []
+
+    def chunks():
+        for s in range(0, n, 4):
+            yield figure_frames(min(4, n - s), SMALL, start=s)
+
+    res = run_single(chunks(), None, models_small, _opts(), lambda d, t: calls.append((d, t)),
+                     num_frames=n)  # fmt: skip
+    list(res.frames)
+    assert calls[0] == (4, 2 * n)  # the first chunk already counts against the real total
+    assert {t for _, t in calls} == {2 * n} and calls[-1] == (2 * n, 2 * n)
+    # the policy can pick its frames from chunks with a hint; a wrong hint is an input error
+    with pytest.raises(InputError, match="num_frames=3"):
+        run_single(chunks(), None, models_small, _opts(), num_frames=3)
+
+
+def test_without_alignment_2d_of_everyone_3d_of_person0() -> None:
+    models = cached_models(SMALL, two=True)
+    res = run_single(figure_frames(3, SMALL, two=True), None, models, _opts())
+    for f in res.sequence.frames:  # §1.4: 2D of every DWPose person, 3D of person 0 only
+        assert f.pose2d.num_people == 2 and f.pose3d.num_people == 1
+    first = run_single(
+        figure_frames(2, SMALL, two=True), None, models, _opts(overlay_people="first")
+    )
+    assert all(f.pose2d.num_people == 1 for f in first.sequence.frames)
+
+
+def test_square_video_goes_portrait() -> None:
+    frames = np.full((2, 300, 300, 3), 70, np.uint8)  # grey everywhere: NLF finds someone
+    res = run_single(frames, None, cached_models((448, 256)), _opts())
+    assert res.size_hw == (448, 256) == res.sequence.size_hw
+    assert next(iter(res.frames)).shape[1:] == (448, 256, 3)
