@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +117,46 @@ def import_onnxruntime() -> Any:
     return ort
 
 
+ProviderSpec = str | tuple[str, dict[str, Any]]
+
+
+def providers_for_device(device: str | None) -> list[ProviderSpec] | None:
+    """Execution providers for a torch-style device string.
+
+    ``None``/``"auto"`` → ``None`` (the default: CUDA when the build has it, then CPU);
+    ``"cpu"`` → CPU only; ``"cuda"``/``"cuda:N"`` → the CUDA provider on device N (so ONNX runs
+    on the same GPU as torch, e.g. ComfyUI started with ``--cuda-device``), then CPU.
+    """
+    d = (device or "auto").strip().lower()
+    if d == "auto":
+        return None
+    if d == "cpu":
+        return [CPU_PROVIDER]
+    if d.startswith("cuda"):
+        idx = int(d.split(":", 1)[1]) if ":" in d else 0
+        return [(CUDA_PROVIDER, {"device_id": idx}), CPU_PROVIDER]
+    return None
+
+
+def _provider_name(p: ProviderSpec) -> str:
+    return p if isinstance(p, str) else p[0]
+
+
+def _preload_cuda_libraries(ort: Any) -> None:
+    """Let onnxruntime-gpu find the CUDA/cuDNN libraries that torch already loaded.
+
+    onnxruntime >= 1.21 has ``preload_dlls``; calling it after ``import torch`` makes the CUDA
+    provider use torch's pip-installed NVIDIA libraries. A failure only means the provider may
+    not start, which :func:`load_onnx_model` detects and reports.
+    """
+    if "torch" not in sys.modules or not hasattr(ort, "preload_dlls"):
+        return
+    try:
+        ort.preload_dlls()
+    except Exception as exc:  # best effort: never fatal
+        LOGGER.debug("onnxruntime.preload_dlls() failed: %s", exc)
+
+
 def default_providers(available: Sequence[str]) -> list[str]:
     """CUDA first when the build has it, then CPU (only providers the build lists)."""
     chosen = [p for p in (CUDA_PROVIDER, CPU_PROVIDER) if p in available]
@@ -149,7 +190,7 @@ class OnnxModel:
 
 def load_onnx_model(
     path: str | Path,
-    providers: Sequence[str] | None = None,
+    providers: Sequence[ProviderSpec] | None = None,
     *,
     role: str = "ONNX model",
     session_options: Any = None,
@@ -158,8 +199,9 @@ def load_onnx_model(
 
     Args:
         path: the ``.onnx`` file.
-        providers: execution providers to ask for; default CUDA (when the onnxruntime build has
-            it) then CPU. What the session really uses is checked after creation and logged.
+        providers: execution providers to ask for, as names or ``(name, options)`` pairs (see
+            :func:`providers_for_device`); default CUDA (when the onnxruntime build has it)
+            then CPU. What the session really uses is checked after creation and logged.
         role: name used in log lines and errors ("YOLOX detector", "DWPose", ...).
         session_options: an ``onnxruntime.SessionOptions`` to use instead of the default.
 
@@ -173,14 +215,20 @@ def load_onnx_model(
         raise MissingWeightsError(f"{role}: model file {str(p)!r} does not exist")
     ort = import_onnxruntime()
     available = list(ort.get_available_providers())
-    requested = list(providers) if providers is not None else default_providers(available)
-    if CUDA_PROVIDER in requested and CUDA_PROVIDER not in available:
+    requested: list[ProviderSpec] = (
+        list(providers) if providers is not None else list(default_providers(available))
+    )
+    wants_cuda = any(_provider_name(p_) == CUDA_PROVIDER for p_ in requested)
+    if wants_cuda and CUDA_PROVIDER not in available:
         LOGGER.warning(
             "%s: the CUDA provider was requested but this onnxruntime build has none "
             "(onnxruntime %s lists %s); running on the CPU. For the GPU: %s",
             role, getattr(ort, "__version__", "?"), available, FIX_CLASH,
         )  # fmt: skip
-        requested = [p_ for p_ in requested if p_ in available] or [CPU_PROVIDER]
+        requested = [p_ for p_ in requested if _provider_name(p_) in available] or [CPU_PROVIDER]
+        wants_cuda = False
+    if wants_cuda:
+        _preload_cuda_libraries(ort)
     so = session_options
     if so is None:
         so = ort.SessionOptions()
@@ -194,7 +242,7 @@ def load_onnx_model(
             "re-download the file if it is truncated or is an HTML/LFS pointer page."
         ) from exc
     model = OnnxModel(session, p)
-    if CUDA_PROVIDER in requested and not model.uses_cuda:
+    if wants_cuda and not model.uses_cuda:
         LOGGER.warning(
             "%s: the CUDA provider was requested but onnxruntime could not start it (CUDA/cuDNN "
             "libraries missing or of another major version than this onnxruntime-gpu build: "

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from ..errors import InputError, ModelFormatError
-from ..onnx_session import Runner, TensorInfo, load_onnx_model
+from ..onnx_session import ProviderSpec, Runner, TensorInfo, load_onnx_model
 from ..types import Detections
 from .nms import nms
 
@@ -248,7 +248,9 @@ class YoloxDetector:
         self._scratch: dict = {}
 
     @classmethod
-    def from_path(cls, path: str | Path, providers: Sequence[str] | None = None) -> YoloxDetector:
+    def from_path(
+        cls, path: str | Path, providers: Sequence[ProviderSpec] | None = None
+    ) -> YoloxDetector:
         """Load ``yolox_l.onnx`` (or any YOLOX export without in-graph decode).
 
         Raises:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, ModelFormatError
-from ..onnx_session import Runner, TensorInfo, load_onnx_model
+from ..onnx_session import ProviderSpec, Runner, TensorInfo, load_onnx_model
 from .crop import PADDING, crop_and_normalize
 from .simcc import SPLIT_RATIO, decode_simcc, to_image_coords
 
@@ -104,7 +104,9 @@ class DWPoseEstimator:
         self._input: np.ndarray | None = None  # model input buffer of estimate_many
 
     @classmethod
-    def from_path(cls, path: str | Path, providers: Sequence[str] | None = None) -> DWPoseEstimator:
+    def from_path(
+        cls, path: str | Path, providers: Sequence[ProviderSpec] | None = None
+    ) -> DWPoseEstimator:
         """Load ``dw-ll_ucoco_384.onnx`` (or another 133-keypoint SimCC export).
 
         Raises:
