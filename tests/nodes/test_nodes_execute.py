@@ -91,23 +91,127 @@ def test_lift_checks_frames_against_poses(node_classes, models, poses2d):
                  poses=poses2d)  # fmt: skip
 
 
-def test_retarget_and_smooth(node_classes, models, poses3d, video):
-    ref = run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0], images=video[:1])[
-        0
-    ]
-    ref = run_node(node_classes["ScailPoseNLF3DLift"], nlf_model=models[1], images=video[:1],
-                   poses=ref)[0]  # fmt: skip
-    out = run_node(node_classes["ScailPoseRetarget3D"], poses=poses3d, reference=ref,
+#: DWPose (COCO-WholeBody) keypoint -> SMPL-24 joint at the same body place, marked for the
+#: camera-fit test: shoulders (their midpoint is the 2D neck) and knees/ankles, so the fit runs in
+#: the reference's "down" mode (§6.2) on points where 2D and 3D agree.
+AGREE_MARKS = {5: 16, 6: 17, 13: 4, 14: 5, 15: 7, 16: 8}
+BOX_REF = (220.0, 30.0, 319.0, 239.0)  # the reference's person: 1.1x the driving one, moved
+
+
+def _agreeing_frame(box) -> np.ndarray:
+    """A grey person in ``box`` whose DWPose markers sit exactly where the NLF stand-in's
+    joints project with K0 (tests/standin_nlf.py: joint j of region (x0, y0, w, h) projects to
+    (x0 + u_j w, y0 + v_j h)), so the 2D and 3D of this person agree."""
+    from standin_nlf import TEMPLATE_UV
+    from standin_onnx import draw_marker
+
+    h, w = FRAME_HW
+    x1, y1, x2, y2 = (int(v) for v in box)
+    img = np.zeros((h, w, 3), np.uint8)
+    img[y1:y2, x1:x2] = 70
+    for code, joint in enumerate(AGREE_MARKS.values(), start=1):
+        u, v = TEMPLATE_UV[joint]
+        draw_marker(img, (x1 + u * (x2 - x1), y1 + v * (y2 - y1)), code)
+    return img
+
+
+@pytest.fixture
+def agreeing_models(node_classes, standin_models):
+    """(video pair, reference pair, nlf): DWPose reading the agreeing markers, YOLOX at the
+    driving box and at the reference's box; the loaders' cache is restored afterwards."""
+    import sys
+
+    import folder_paths
+    from standin_onnx import build_dwpose_standin, build_yolox_standin
+
+    from scail_pose_core.detection.yolox import letterbox_ratio
+
+    loaders = sys.modules[node_classes["ScailPoseLoadDWPose"].__module__]
+    saved = dict(loaders._CACHE)
+    det = Path(folder_paths.models_dir) / "detection"
+    codes = np.zeros(133, np.int64)
+    for code, kp in enumerate(AGREE_MARKS, start=1):
+        codes[kp] = code
+    build_dwpose_standin(det / "dwpose_agree_test.onnx", codes=codes)
+    r, _ = letterbox_ratio(FRAME_HW)
+    build_yolox_standin(det / "yolox_ref_box_test.onnx", [[v * r for v in BOX_REF]],
+                        dynamic_batch=True)  # fmt: skip
+    load = node_classes["ScailPoseLoadDWPose"]
+    try:
+        video_pair = run_node(load, pose_file="dwpose_agree_test.onnx", provider="CPU")[0]
+        ref_pair = run_node(load, detector_file="yolox_ref_box_test.onnx",
+                            pose_file="dwpose_agree_test.onnx", provider="CPU")[0]  # fmt: skip
+        nlf = run_node(node_classes["ScailPoseLoadNLF"], device="cpu")[0]
+        yield video_pair, ref_pair, nlf
+    finally:
+        loaders._CACHE.clear()
+        loaders._CACHE.update(saved)
+        for name in ("dwpose_agree_test.onnx", "yolox_ref_box_test.onnx"):
+            (det / name).unlink(missing_ok=True)
+
+
+def test_retarget_camera_fit_moves_the_skeleton_onto_the_reference(node_classes,
+                                                                   agreeing_models):  # fmt: skip
+    video_pair, ref_pair, nlf = agreeing_models
+    detect, lift = node_classes["ScailPoseDWPoseDetect"], node_classes["ScailPoseNLF3DLift"]
+    video = to_image(np.repeat(_agreeing_frame(PERSON_BOX)[None], 3, axis=0))
+    ref_img = to_image(_agreeing_frame(BOX_REF)[None])
+    drv = run_node(lift, nlf_model=nlf, images=video,
+                   poses=run_node(detect, dwpose_model=video_pair, images=video)[0])[0]  # fmt: skip
+    ref = run_node(lift, nlf_model=nlf, images=ref_img,
+                   poses=run_node(detect, dwpose_model=ref_pair, images=ref_img)[0])[0]  # fmt: skip
+    # the planted agreement holds: the reference's 2D shoulders sit on its 3D shoulders
+    h, w = FRAME_HW
+    ref2d = ref.frames[0].pose2d.body_norm[0, [5, 2]] * np.array([w, h])
+    ref3d = ref.camera.project(ref.frames[0].pose3d.joints_mm[0, [16, 17]])
+    np.testing.assert_allclose(ref2d, ref3d, atol=1.5)
+
+    out = run_node(node_classes["ScailPoseRetarget3D"], poses=drv, reference=ref,
                    mode="camera_fit")[0]  # fmt: skip
-    assert len(out) == T and "retarget" in out.meta
+    report = out.meta["retarget"]
+    assert report["applied"] is True and report["characters"][0]["camera_fit"]["applied"]
+    k0, k = drv.camera, out.camera
+    # the 1.1x size, within what the fit's 2D neck (shoulder midpoint, 0.03 body heights below
+    # SMPL's neck joint) and its few points allow
+    assert 1.04 < k.fx / k0.fx < 1.16 and 1.04 < k.fy / k0.fy < 1.16
+    assert abs(k.cx - k0.cx) > 20  # and the shift
+    # the driving skeleton, drawn with the fitted camera, lands on the reference's person
+    joints = out.frames[0].pose3d.joints_mm[0, list(AGREE_MARKS.values())]
+    want = ref.camera.project(ref.frames[0].pose3d.joints_mm[0, list(AGREE_MARKS.values())])
+    err = np.abs(k.project(joints) - want)
+    assert err[2:].max() < 1.5  # knees and ankles: the fitted points (4x the neck's weight)
+    assert err.max() < 6.0  # shoulders: off by the 2D/3D neck difference only
+    assert np.abs(k0.project(joints) - want).max() > 15.0  # (it did not before)
     small = run_node(node_classes["ScailPoseResizeCrop"], images=video[:1], short_side=128,
                      long_side=224)[0]  # fmt: skip
-    ref_small = run_node(node_classes["ScailPoseDWPoseDetect"], dwpose_model=models[0],
-                         images=small)[0]  # fmt: skip
+    ref_small = run_node(detect, dwpose_model=video_pair, images=small)[0]
     with pytest.raises(ValueError, match="Resize & Crop"):
-        run_node(node_classes["ScailPoseRetarget3D"], poses=poses3d, reference=ref_small)
-    smooth = run_node(node_classes["ScailPoseSmoothPoses"], poses=poses3d)[0]
-    assert len(smooth) == T and smooth is not poses3d
+        run_node(node_classes["ScailPoseRetarget3D"], poses=drv, reference=ref_small)
+
+
+def test_smooth_reduces_jitter(node_classes, poses3d):
+    from dataclasses import replace
+
+    rng = np.random.default_rng(7)
+    base = poses3d.frames[0]
+    n = 48
+    t = np.arange(n, dtype=np.float32)[:, None, None]
+    motion = base.pose3d.joints_mm[0][None] + np.float32(8.0) * t * np.array([1, 0, 0], np.float32)
+    noisy = motion + rng.normal(0.0, 25.0, motion.shape).astype(np.float32)
+    frames = tuple(replace(base, pose3d=replace(base.pose3d, joints_mm=noisy[i : i + 1]))
+                   for i in range(n))  # fmt: skip
+    seq = replace(poses3d, frames=frames)
+    out = run_node(node_classes["ScailPoseSmoothPoses"], poses=seq)[0]
+    smooth = np.stack([f.pose3d.joints_mm[0] for f in out.frames])
+
+    def jitter(x):  # mean |second difference| over time, mm
+        return float(np.abs(np.diff(x, n=2, axis=0)).mean())
+
+    assert len(out) == n
+    assert jitter(smooth) < 0.5 * jitter(noisy)
+    # smoothing follows the motion instead of flattening it
+    err_in = np.abs(noisy - motion).mean()
+    assert np.abs(smooth[4:-4] - motion[4:-4]).mean() < err_in
 
 
 def test_render_contract_sizes_4n1_mask_and_preview(node_classes, poses3d):
