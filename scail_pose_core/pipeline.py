@@ -189,9 +189,10 @@ class PipelineModels:
         }
         from .detection import YoloxDetector
         from .lift3d import load_nlf
+        from .onnx_session import providers_for_device
         from .pose2d import DWPoseEstimator
 
-        providers = ["CPUExecutionProvider"] if str(device) == "cpu" else None
+        providers = providers_for_device(str(device))
         detector = YoloxDetector.from_path(paths["yolox_l"], providers=providers)
         estimator = DWPoseEstimator.from_path(paths["dwpose"], providers=providers)
         nlf = load_nlf(paths["nlf"], device=device)

@@ -13,10 +13,12 @@ Consumers (../shared/spec/users_and_peers.md §(b)):
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-import torch.nn.functional as F  # noqa: N812
+
+if TYPE_CHECKING:
+    import torch
 
 from ..errors import InputError
 
@@ -86,6 +88,9 @@ def rgba_to_image_mask(
     (T, h, w) float32 (1 where alpha > 0), both on the CPU; halved bilinearly (align_corners
     False, no antialias) when ``output_size == "half"``. ``out`` = (image, mask) tensors of
     the right shape to write into (saves a copy for long videos)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
     x = torch.as_tensor(rgba)
     if output_size == "full" and out is not None:
         # ``out`` is zero-filled: write only the non-black pixels (most of a frame is black)
