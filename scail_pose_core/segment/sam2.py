@@ -33,7 +33,8 @@ LOGGER = logging.getLogger("scail_pose")
 
 INSTALL_HINT = (
     "SAM2 segmentation needs the 'sam2' package, installed without a second torch: "
-    "SAM2_BUILD_CUDA=0 pip install --no-build-isolation --no-deps sam2==1.1.0 hydra-core iopath "
+    "pip install hydra-core iopath setuptools wheel && "
+    "SAM2_BUILD_CUDA=0 pip install --no-build-isolation --no-deps sam2==1.1.0 "
     "(also needs tqdm and pillow). Alternatively give per-character masks from another "
     "segmenter (e.g. ComfyUI's SAM3 nodes) through masks_from_external."
 )
