@@ -89,6 +89,51 @@ def test_example_is_valid_against_the_schemas(name, node_classes):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_example_links_point_at_the_right_slots(name):
+    """What ComfyUI's frontend checks on load (validateWorkflow/fixBadLinks): a link's target slot
+    indexes the target's ``inputs`` array (sockets + linked widgets only), its origin slot the
+    source's ``outputs``; both ends name the link and agree on its type. Every input/output link
+    id is a link of the graph."""
+    ui = _ui(name)
+    by_id = {n["id"]: n for n in ui["nodes"]}
+    link_ids = {lk[0] for lk in ui["links"]}
+    assert len(link_ids) == len(ui["links"]) and ui["last_link_id"] == max(link_ids)
+    for lk in ui["links"]:
+        link_id, src_id, src_slot, dst_id, dst_slot, typ = lk
+        source, target = by_id[src_id], by_id[dst_id]
+        assert 0 <= dst_slot < len(target["inputs"]), (name, lk)
+        assert 0 <= src_slot < len(source["outputs"]), (name, lk)
+        inp, out = target["inputs"][dst_slot], source["outputs"][src_slot]
+        assert inp["link"] == link_id, (name, lk, inp)
+        assert link_id in out["links"], (name, lk, out)
+        assert inp["type"] == out["type"] == typ, (name, lk)
+    for n in ui["nodes"]:
+        for inp in n["inputs"]:
+            assert inp["link"] is None or inp["link"] in link_ids, (name, n["id"], inp)
+        for k, out in enumerate(n["outputs"]):
+            assert out["slot_index"] == k
+            assert all(lid in link_ids for lid in out["links"]), (name, n["id"], out)
+    n_in = sum(i["link"] is not None for n in ui["nodes"] for i in n["inputs"])
+    n_out = sum(len(o["links"]) for n in ui["nodes"] for o in n["outputs"])
+    assert n_in == n_out == len(link_ids)
+
+
+def test_ui_inputs_hold_sockets_and_only_the_linked_widgets(node_classes):
+    """A widget appears in ``inputs`` (with ``widget.name``) only when it is linked; sockets
+    always, in schema order (WanSCAILToVideo.length is linked, width is not)."""
+    ui = _ui("06_core_wan_scail_to_video")
+    scail = next(n for n in ui["nodes"] if n["type"] == "WanSCAILToVideo")
+    names = [i["name"] for i in scail["inputs"]]
+    assert names == ["positive", "negative", "vae", "length", "pose_video", "pose_video_mask",
+                     "reference_image", "reference_image_mask", "clip_vision_output",
+                     "previous_frames"]  # fmt: skip
+    assert [i["name"] for i in scail["inputs"] if "widget" in i] == ["length"]
+    assert scail["inputs"][3] == {"name": "length", "type": "INT", "widget": {"name": "length"},
+                                  "link": scail["inputs"][3]["link"]}  # fmt: skip
+    assert scail["inputs"][3]["link"] is not None
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_example_files_match_the_builder_and_have_thumbnails(name, node_classes):
     ui = _ui(name)
     assert ui == json.loads(json.dumps(build_ui(WORKFLOWS[name], node_classes)))

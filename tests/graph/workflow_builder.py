@@ -2,7 +2,8 @@
 API-format twin (tests/graph/*.api.json), so the two cannot drift apart.
 
 Run ``python tests/graph/workflow_builder.py`` (from the repo root, with /work/venv) to rewrite
-both after changing a spec or a node schema; ``test_graph_workflows.py`` checks the committed
+both after changing a spec or a node schema (existing thumbnails are kept unless
+``--thumbnails`` is given); ``test_graph_workflows.py`` checks the committed
 files against this module and the node schemas.
 
 Widget values of our nodes are read from the schemas (defaults) unless a spec sets them. Nodes
@@ -302,35 +303,54 @@ def _output_slot(outs: list[tuple], name: str) -> int:
     return [o[0] for o in outs].index(name)
 
 
+def ui_input_names(node: dict, node_classes: dict) -> list[str]:
+    """The names in the node's LiteGraph ``inputs`` array, in schema order: every socket, plus
+    each widget that this node gets through a link (a widget converted to an input).
+
+    A link's target slot is the index into this list, not into the full schema input list.
+    """
+    linked = node.get("inputs", {})
+    ins, _ = node_io(node["type"], node_classes)
+    unknown = set(linked) - {i[0] for i in ins}
+    if unknown:
+        raise KeyError(f"node {node['id']} ({node['type']}) has no inputs {sorted(unknown)}")
+    return [i[0] for i in ins if i[2] == S or (i[2] == W and i[0] in linked)]
+
+
 def build_ui(nodes: list[dict], node_classes: dict) -> dict:
-    """The UI-format (LiteGraph) workflow of ``nodes``."""
+    """The UI-format (LiteGraph) workflow of ``nodes``.
+
+    Link rows are ``[id, origin_id, origin_slot, target_id, target_slot, type]`` where
+    ``origin_slot`` indexes the source node's ``outputs`` and ``target_slot`` the target node's
+    ``inputs`` array (sockets + linked widgets), as LiteGraph and ComfyUI's validator expect.
+    """
     by_id = {n["id"]: n for n in nodes}
     links, ui_nodes = [], []
     out_links: dict[tuple[int, int], list[int]] = {}
+    in_link: dict[tuple[int, str], int] = {}
     for n in nodes:
-        ins, _ = node_io(n["type"], node_classes)
+        slots = ui_input_names(n, node_classes)
         for name, (src, out_name) in n.get("inputs", {}).items():
             src_outs = node_io(by_id[src]["type"], node_classes)[1]
             slot = _output_slot(src_outs, out_name)
-            to_slot = [i[0] for i in ins].index(name)
             link_id = len(links) + 1
-            links.append([link_id, src, slot, n["id"], to_slot, src_outs[slot][1]])
+            links.append([link_id, src, slot, n["id"], slots.index(name), src_outs[slot][1]])
             out_links.setdefault((src, slot), []).append(link_id)
+            in_link[(n["id"], name)] = link_id
     for order, n in enumerate(nodes):
         ins, outs = node_io(n["type"], node_classes)
         given = n.get("widgets", {})
-        linked = n.get("inputs", {})
-        ui_inputs, values = [], []
-        for name, typ, kind, default, _opt in ins:
-            link = next((lk[0] for lk in links if lk[3] == n["id"] and ins[lk[4]][0] == name), None)
-            if kind == S:
-                ui_inputs.append({"name": name, "type": typ, "link": link})
-            elif kind == W and name in linked:
-                ui_inputs.append(
-                    {"name": name, "type": typ, "widget": {"name": name}, "link": link}
-                )
-            if kind in (W, "ui"):
-                values.append(given.get(name, default))
+        slots = ui_input_names(n, node_classes)
+        types = {i[0]: i[1] for i in ins}
+        ui_inputs = []
+        for name in slots:
+            entry = {"name": name, "type": types[name]}
+            if name not in [i[0] for i in ins if i[2] == S]:
+                entry["widget"] = {"name": name}
+            entry["link"] = in_link.get((n["id"], name))
+            ui_inputs.append(entry)
+        values = [given.get(name, default) for name, _t, kind, default, _o in ins
+                  if kind in (W, "ui")]  # fmt: skip
         ui_outputs = [
             {
                 "name": output_label(n["type"], k, node_classes),
@@ -439,7 +459,9 @@ def main() -> None:
         (EXAMPLES / f"{name}.json").write_text(json.dumps(ui, indent=1) + "\n")
         twin = build_twin(name, ui, classes)
         (TWINS / f"{name}.api.json").write_text(json.dumps(twin, indent=1) + "\n")
-        make_thumbnail(name, EXAMPLES / f"{name}.jpg", pack.scail_pose_core)
+        thumb = EXAMPLES / f"{name}.jpg"
+        if not thumb.exists() or "--thumbnails" in sys.argv:
+            make_thumbnail(name, thumb, pack.scail_pose_core)
 
 
 if __name__ == "__main__":
