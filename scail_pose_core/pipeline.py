@@ -21,7 +21,9 @@ a video where nobody is found at all raises :class:`InputError`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -436,6 +438,33 @@ def _select_in_chunk(
     return chunk[local], int(local.shape[0])
 
 
+_MALLOC_TRIM: Callable[[int], int] | None | bool = False  # False: not looked up yet
+
+
+def _release_free_heap() -> None:
+    """Hand the C heap's free pages back to the OS (glibc ``malloc_trim(0)``); no-op elsewhere.
+
+    Called between chunks. Every chunk allocates and frees many 0.1–30 MB buffers (resized
+    frames, YOLOX/DWPose/NLF inputs and outputs in numpy, onnxruntime and torch). After the
+    first large block is freed, glibc raises its mmap threshold (up to 32 MB), so later buffers
+    of that size come from the heap, whose free pages it keeps: the process's RSS then climbs
+    by tens of MB per 1,000 frames (plateauing only after thousands) although nothing leaks.
+    Trimming after each chunk keeps RSS flat; it costs about a millisecond per chunk.
+    """
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is False:
+        _MALLOC_TRIM = None
+        if sys.platform.startswith("linux"):
+            try:
+                _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+                _MALLOC_TRIM.argtypes = [ctypes.c_size_t]
+                _MALLOC_TRIM.restype = ctypes.c_int
+            except (OSError, AttributeError):  # musl or another libc: nothing to trim
+                _MALLOC_TRIM = None
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def _single_person_frame(det: Detections, p2: Pose2D, p3: Pose3D, overlay_people: str) -> PoseFrame:
     """Reduce one frame to the single-person job's content (§1.4, no-align branch).
 
@@ -845,7 +874,9 @@ def _extract_stream(
             step = min(count, units - advanced) if plan.expected else 0
             advanced += step
             prog.advance(step)
+            del cropped
         del chunk, sel
+        _release_free_heap()
         t = time.perf_counter()
     _check_read(src, plan, len(frames))
     stats["read"] = {"seconds": t_read, "frames": start}
@@ -965,6 +996,7 @@ def run_multi(
         )
         prog.advance(count if plan.expected else 0)
         del chunk, sel, cropped
+        _release_free_heap()
     stats["detect"] = {"seconds": time.perf_counter() - t0, "frames": len(pose_frames)}
     _check_read(src, plan, len(pose_frames))
     if not any(pf.detections is not None and len(pf.detections) for pf in pose_frames):
