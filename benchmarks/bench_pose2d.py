@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from reference_yolox import reference_letterbox, reference_postprocess  # noqa: E402
 from standin_onnx import (  # noqa: E402
     build_dwpose_standin,
     build_yolox_standin,
@@ -113,62 +114,13 @@ MEAN = np.array([123.675, 116.28, 103.53])
 STD = np.array([58.395, 57.12, 57.375])
 
 
-def _ref_nms(boxes, scores, thr):
-    x1, y1, x2, y2 = boxes.T
-    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = scores.argsort()[::-1]
-    keep = []
-    while order.size > 0:
-        i = order[0]
-        keep.append(i)
-        xx1 = np.maximum(x1[i], x1[order[1:]])
-        yy1 = np.maximum(y1[i], y1[order[1:]])
-        xx2 = np.minimum(x2[i], x2[order[1:]])
-        yy2 = np.minimum(y2[i], y2[order[1:]])
-        inter = np.maximum(0.0, xx2 - xx1 + 1) * np.maximum(0.0, yy2 - yy1 + 1)
-        ovr = inter / (areas[i] + areas[order[1:]] - inter)
-        order = order[np.where(ovr <= thr)[0] + 1]
-    return keep
-
-
 def _ref_yolox_pre(img_bgr):
-    pad = np.ones((640, 640, 3), np.uint8) * 114
-    r = min(640 / img_bgr.shape[0], 640 / img_bgr.shape[1])
-    size = (int(img_bgr.shape[1] * r), int(img_bgr.shape[0] * r))
-    res = cv2.resize(img_bgr, size, interpolation=cv2.INTER_LINEAR).astype(np.uint8)
-    pad[: size[1], : size[0]] = res
-    return np.ascontiguousarray(pad.transpose(2, 0, 1), dtype=np.float32)[None], r
+    x, r = reference_letterbox(img_bgr)
+    return x[None], r
 
 
 def _ref_yolox_post(out, r):
-    grids, strides = [], []
-    for s in (8, 16, 32):
-        xv, yv = np.meshgrid(np.arange(640 // s), np.arange(640 // s))
-        grids.append(np.stack((xv, yv), 2).reshape(1, -1, 2))
-        strides.append(np.full((1, (640 // s) ** 2, 1), s))
-    out = out.copy()
-    out[..., :2] = (out[..., :2] + np.concatenate(grids, 1)) * np.concatenate(strides, 1)
-    out[..., 2:4] = np.exp(out[..., 2:4]) * np.concatenate(strides, 1)
-    pred = out[0]
-    boxes = pred[:, :4]
-    scores = pred[:, 4:5] * pred[:, 5:]
-    xyxy = np.ones_like(boxes)
-    xyxy[:, 0] = boxes[:, 0] - boxes[:, 2] / 2.0
-    xyxy[:, 1] = boxes[:, 1] - boxes[:, 3] / 2.0
-    xyxy[:, 2] = boxes[:, 0] + boxes[:, 2] / 2.0
-    xyxy[:, 3] = boxes[:, 1] + boxes[:, 3] / 2.0
-    xyxy /= r
-    dets = []
-    for c in range(80):
-        cs = scores[:, c]
-        m = cs > 0.1
-        if m.sum() == 0:
-            continue
-        vb, vs = xyxy[m], cs[m]
-        for i in _ref_nms(vb, vs, 0.45):
-            dets.append([*vb[i], vs[i], c])
-    d = np.array(dets).reshape(-1, 6)
-    return d[(d[:, 4] > 0.3) & (d[:, 5] == 0), :4]
+    return reference_postprocess(out[0], r)[:, :4]
 
 
 def _ref_warp_matrix(center, scale_w, out_w, out_h):

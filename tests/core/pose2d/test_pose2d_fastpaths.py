@@ -8,6 +8,7 @@ import importlib
 import cv2
 import numpy as np
 import pytest
+from reference_yolox import reference_nms
 
 from scail_pose_core.detection.nms import nms
 from scail_pose_core.detection.yolox import letterbox
@@ -114,25 +115,6 @@ def test_letterbox_with_scratch_equals_reference(rng) -> None:
     assert any(k[0] == "letterbox" for k in scratch)
 
 
-def _loop_nms(boxes, scores, thr):
-    """The reference's greedy loop, literally."""
-    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
-    areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = scores.argsort()[::-1]
-    keep = []
-    while order.size > 0:
-        i = order[0]
-        keep.append(i)
-        xx1 = np.maximum(x1[i], x1[order[1:]])
-        yy1 = np.maximum(y1[i], y1[order[1:]])
-        xx2 = np.minimum(x2[i], x2[order[1:]])
-        yy2 = np.minimum(y2[i], y2[order[1:]])
-        inter = np.maximum(0.0, xx2 - xx1 + 1) * np.maximum(0.0, yy2 - yy1 + 1)
-        ovr = inter / (areas[i] + areas[order[1:]] - inter)
-        order = order[np.where(ovr <= thr)[0] + 1]
-    return np.array(keep, np.int64)
-
-
 @pytest.mark.parametrize("matrix_max", [0, 256])
 def test_nms_paths_equal_reference_loop(matrix_max, rng, monkeypatch) -> None:
     # the package re-exports the function under the module's name: fetch the module itself
@@ -150,7 +132,7 @@ def test_nms_paths_equal_reference_loop(matrix_max, rng, monkeypatch) -> None:
         if trial % 4 == 0:
             scores = np.round(scores * 5).astype(np.float32) / 5  # tied scores
         thr = (0.45, 0.0, 0.3, 1.0)[trial % 4]
-        np.testing.assert_array_equal(nms(boxes, scores, thr), _loop_nms(boxes, scores, thr))
+        np.testing.assert_array_equal(nms(boxes, scores, thr), reference_nms(boxes, scores, thr))
     nan_boxes = np.array([[0, 0, np.nan, 10], [0, 0, 10, 10], [1, 1, 10, 10]], np.float32)
     s = np.array([0.9, 0.8, 0.7], np.float32)
-    np.testing.assert_array_equal(nms(nan_boxes, s, 0.45), _loop_nms(nan_boxes, s, 0.45))
+    np.testing.assert_array_equal(nms(nan_boxes, s, 0.45), reference_nms(nan_boxes, s, 0.45))

@@ -7,6 +7,7 @@ import math
 import cv2
 import numpy as np
 import pytest
+from reference_yolox import reference_letterbox, reference_postprocess
 
 from scail_pose_core.detection.nms import class_aware_nms, nms
 from scail_pose_core.detection.yolox import (
@@ -23,13 +24,8 @@ R_896 = 0.7142857142857143
 
 
 def _reference_letterbox(frame_rgb: np.ndarray) -> np.ndarray:
-    """The reference's steps literally: BGR of the full frame, resize, paste, CHW float32."""
-    img = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
-    r = min(640 / img.shape[0], 640 / img.shape[1])
-    pad = np.ones((640, 640, 3), np.uint8) * 114
-    res = cv2.resize(img, (int(img.shape[1] * r), int(img.shape[0] * r)), cv2.INTER_LINEAR)
-    pad[: int(img.shape[0] * r), : int(img.shape[1] * r)] = res
-    return np.ascontiguousarray(pad.transpose(2, 0, 1), dtype=np.float32)
+    """The reference's steps literally: BGR of the full frame, then the reference letterbox."""
+    return reference_letterbox(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))[0]
 
 
 def test_letterbox_landscape_896x512(rng) -> None:
@@ -152,59 +148,13 @@ def test_person_filter_thresholds_and_order() -> None:
     assert det.scores.tolist() == pytest.approx([0.99])
 
 
-def _reference_postprocess(raw: np.ndarray, ratio: float) -> np.ndarray:
-    """The reference's demo decode + 80-class class-aware NMS + person filter, written plainly."""
-    out = raw[None].copy()
-    grids, strides = [], []
-    for s in (8, 16, 32):
-        xv, yv = np.meshgrid(np.arange(640 // s), np.arange(640 // s))
-        grids.append(np.stack((xv, yv), 2).reshape(1, -1, 2))
-        strides.append(np.full((1, (640 // s) ** 2, 1), s))
-    grids, strides = np.concatenate(grids, 1), np.concatenate(strides, 1)
-    out[..., :2] = (out[..., :2] + grids) * strides
-    out[..., 2:4] = np.exp(out[..., 2:4]) * strides
-    pred = out[0]
-    boxes = pred[:, :4]
-    scores = pred[:, 4:5] * pred[:, 5:]
-    xyxy = np.ones_like(boxes)
-    xyxy[:, 0] = boxes[:, 0] - boxes[:, 2] / 2.0
-    xyxy[:, 1] = boxes[:, 1] - boxes[:, 3] / 2.0
-    xyxy[:, 2] = boxes[:, 0] + boxes[:, 2] / 2.0
-    xyxy[:, 3] = boxes[:, 1] + boxes[:, 3] / 2.0
-    xyxy /= ratio
-    dets = []
-    for c in range(80):
-        cs = scores[:, c]
-        m = cs > 0.1
-        if not m.any():
-            continue
-        vb, vs = xyxy[m], cs[m]
-        order, keep = vs.argsort()[::-1], []
-        areas = (vb[:, 2] - vb[:, 0] + 1) * (vb[:, 3] - vb[:, 1] + 1)
-        while order.size:
-            i = order[0]
-            keep.append(i)
-            xx1 = np.maximum(vb[i, 0], vb[order[1:], 0])
-            yy1 = np.maximum(vb[i, 1], vb[order[1:], 1])
-            xx2 = np.minimum(vb[i, 2], vb[order[1:], 2])
-            yy2 = np.minimum(vb[i, 3], vb[order[1:], 3])
-            inter = np.maximum(0.0, xx2 - xx1 + 1) * np.maximum(0.0, yy2 - yy1 + 1)
-            ovr = inter / (areas[i] + areas[order[1:]] - inter)
-            order = order[np.where(ovr <= 0.45)[0] + 1]
-        for i in keep:
-            dets.append([*vb[i], vs[i], c])
-    d = np.array(dets).reshape(-1, 6)
-    d = d[(d[:, 4] > 0.3) & (d[:, 5] == 0)]
-    return d[:, :5]
-
-
 def test_person_decode_equals_full_reference_postprocess(rng) -> None:
     raw = np.zeros((8400, 85), np.float32)
     raw[:, :2] = rng.uniform(0, 1, (8400, 2))
     raw[:, 2:4] = rng.uniform(0.5, 3.5, (8400, 2))
     raw[:, 4] = rng.uniform(0, 1, 8400) ** 4  # most anchors weak, some strong
     raw[:, 5:8] = rng.uniform(0, 1, (8400, 3)) ** 3  # classes 0-2 compete; the rest are 0
-    ref = _reference_postprocess(raw, R_896)
+    ref = reference_postprocess(raw, R_896)
     det = decode_person_boxes(raw, R_896)
     assert len(ref) >= 5, "the random case should keep several people"
     np.testing.assert_array_equal(det.boxes_xyxy, ref[:, :4].astype(np.float32))
