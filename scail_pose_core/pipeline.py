@@ -34,6 +34,7 @@ import numpy as np
 
 from .errors import InputError
 from .geometry.crop import DEFAULT_RESOLUTION, CropGeometry, plan_resize_crop, target_size_for
+from .media.frames import as_rgb_chunk
 from .render.output import FRAMES_4N1, OUTPUT_SIZES, frame_count_4n1
 from .runtime import CancelFn, ProgressFn
 from .segment.sam2 import SAM2_SIZES
@@ -322,18 +323,7 @@ class _VideoSource:
             first, self._first = self._first, None
             yield first
             for c in self._chunks:
-                yield _check_chunk(c, self.name)
-
-
-def _check_chunk(chunk: object, name: str) -> np.ndarray:
-    a = np.asarray(chunk)
-    if a.ndim == 3:
-        a = a[None]
-    if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] != 3:
-        raise InputError(
-            f"{name}: expected uint8 RGB frames shaped (T, H, W, 3), got {a.dtype} {a.shape}"
-        )
-    return a
+                yield as_rgb_chunk(c, self.name)
 
 
 def open_video_source(video: VideoInput, num_frames: int | None = None) -> _VideoSource:
@@ -355,7 +345,7 @@ def open_video_source(video: VideoInput, num_frames: int | None = None) -> _Vide
             name=str(video), _path=Path(video),
         )  # fmt: skip
     if isinstance(video, np.ndarray):
-        a = _check_chunk(video, "video")
+        a = as_rgb_chunk(video, "video")
         if a.shape[0] == 0:
             raise InputError("video: the frame array has zero frames; pass at least one frame")
         return _VideoSource(
@@ -368,7 +358,7 @@ def open_video_source(video: VideoInput, num_frames: int | None = None) -> _Vide
     first = next(it, None)
     if first is None:
         raise InputError("video: the chunk iterable yielded no frames; pass at least one frame")
-    f = _check_chunk(first, "video chunk")
+    f = as_rgb_chunk(first, "video chunk")
     return _VideoSource(
         size_hw=(int(f.shape[1]), int(f.shape[2])),
         frame_count=int(num_frames) if num_frames is not None else 0, fps=None,

@@ -46,6 +46,22 @@ def float_to_uint8(images: Any) -> Any:
     return np.rint(np.clip(a * np.float32(255.0), 0.0, 255.0)).astype(np.uint8)
 
 
+def as_rgb_chunk(chunk: Any, what: str = "frames") -> np.ndarray:
+    """A chunk of video frames as a uint8 (t, H, W, 3) RGB array; one frame (H, W, 3) becomes t=1.
+
+    Raises:
+        InputError: another dtype, rank or channel count (``what`` names the input).
+    """
+    a = np.asarray(chunk)
+    if a.ndim == 3:
+        a = a[None]
+    if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] != 3:
+        raise InputError(
+            f"{what}: expected uint8 RGB frames shaped (T, H, W, 3), got {a.dtype} {a.shape}"
+        )
+    return a
+
+
 def _check_frames(frames: np.ndarray, geom: CropGeometry) -> np.ndarray:
     a = np.asarray(frames)
     if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] != 3:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from .frames import as_rgb_chunk
 
 LOGGER = logging.getLogger("scail_pose")
 
@@ -198,14 +199,7 @@ def write_video(
         with av.open(str(tmp), mode="w", format="mp4") as container:
             stream = None
             for chunk in _as_chunks(frames):
-                a = np.asarray(chunk)
-                if a.ndim == 3:
-                    a = a[None]
-                if a.dtype != np.uint8 or a.ndim != 4 or a.shape[-1] != 3:
-                    raise InputError(
-                        f"write_video: expected uint8 RGB chunks (t, H, W, 3), got {a.dtype} "
-                        f"{a.shape}"
-                    )
+                a = as_rgb_chunk(chunk, "write_video")
                 if size_hw is None:
                     size_hw = (int(a.shape[1]), int(a.shape[2]))
                     if size_hw[0] % 2 or size_hw[1] % 2:
