@@ -17,6 +17,7 @@ from typing import Any
 
 from comfy_api.latest import io
 
+from ..scail_pose_core.pipeline import SAM2_MODELS
 from ..scail_pose_core.weights import WEIGHTS, resolve_weight
 from . import _bridge
 from .comfy_types import DWPoseModelIO, DWPoseModels, ModelHandle, NLFModelIO, SAM2ModelIO
@@ -25,7 +26,6 @@ LOGGER = logging.getLogger("scail_pose")
 
 PROVIDERS = ("auto", "CUDA", "CPU")
 DEVICES = ("auto", "cpu", "cuda")
-SAM2_CHOICES = ("sam2.1_tiny", "sam2.1_small", "sam2.1_base_plus", "sam2.1_large")
 #: kind -> (key, model): the one model per kind kept between runs (see :func:`_cached`).
 _CACHE: dict[str, tuple[tuple, Any]] = {}
 
@@ -215,7 +215,7 @@ class LoadSAM2(io.ComfyNode):
                 "(needs the optional `sam2` package). Loaded once and reused across runs."
             ),
             inputs=[
-                io.Combo.Input("model_file", options=_choices("sam2", *SAM2_CHOICES),
+                io.Combo.Input("model_file", options=_choices("sam2", *SAM2_MODELS),
                                default=WEIGHTS["sam2.1_large"].filename,
                                tooltip="SAM 2.1 checkpoint (sam2.1_hiera_*.pt); the reference "
                                        "uses large, tiny is fastest."),
